@@ -1,0 +1,1 @@
+// FIPSAudit — under construction in this change.

@@ -1,0 +1,1 @@
+// FIPSCertificates — under construction in this change.

@@ -1,0 +1,156 @@
+import Foundation
+
+/// A hash function of the SHA-2 family, as in CryptoKit's `HashFunction`.
+public protocol HashFunction: Sendable {
+    /// The digest type.
+    associatedtype Digest: FIPSCrypto.Digest
+    /// The digest length in bytes.
+    static var byteCount: Int { get }
+    /// The block length in bytes.
+    static var blockByteCount: Int { get }
+    /// Which fetched OpenSSL digest serves it.
+    static var algorithm: DigestAlgorithm { get }
+    /// A new incremental hasher.
+    init()
+    /// Adds bytes to the hash.
+    mutating func update<D: DataProtocol>(data: D)
+    /// Adds bytes from a raw buffer.
+    mutating func update(bufferPointer: UnsafeRawBufferPointer)
+    /// Finishes and returns the digest.
+    func finalize() -> Digest
+}
+
+/// A hash value: a sequence of bytes of fixed length, compared in constant time.
+public protocol Digest: Sendable, Hashable, ContiguousBytes, Sequence, CustomStringConvertible where Element == UInt8 {
+    /// The digest's bytes.
+    var bytes: [UInt8] { get }
+    /// Wraps bytes of the right length.
+    init(uncheckedBytes: [UInt8])
+}
+
+extension Digest {
+    /// Calls `body` with the digest's bytes.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try bytes.withUnsafeBytes(body) }
+    /// Iterates the bytes.
+    public func makeIterator() -> Array<UInt8>.Iterator { bytes.makeIterator() }
+    /// The digest as lowercase hex.
+    public var description: String { "\(Self.self): " + bytes.map { String(format: "%02x", $0) }.joined() }
+    /// Constant-time comparison.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.bytes.withUnsafeBytes { a in rhs.bytes.withUnsafeBytes { b in constantTimeEquals(a, b) } }
+    }
+    /// Hashes the bytes.
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+}
+
+/// Which SHA-2 digest an API uses; an open set, as the fetched algorithms of the module.
+public struct DigestAlgorithm: Sendable, Hashable, CustomStringConvertible {
+    /// The OpenSSL name, e.g. `"SHA2-256"`.
+    public let openSSLName: String
+    /// Output length in bytes.
+    public let byteCount: Int
+    /// SHA-256.
+    public static let sha256 = DigestAlgorithm(openSSLName: "SHA2-256", byteCount: 32)
+    /// SHA-384.
+    public static let sha384 = DigestAlgorithm(openSSLName: "SHA2-384", byteCount: 48)
+    /// SHA-512.
+    public static let sha512 = DigestAlgorithm(openSSLName: "SHA2-512", byteCount: 64)
+    /// The OpenSSL name.
+    public var description: String { openSSLName }
+}
+
+/// The SHA-256 digest.
+public struct SHA256Digest: Digest {
+    /// The 32 digest bytes.
+    public let bytes: [UInt8]
+    /// Wraps 32 bytes.
+    public init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes }
+}
+/// The SHA-384 digest.
+public struct SHA384Digest: Digest {
+    /// The 48 digest bytes.
+    public let bytes: [UInt8]
+    /// Wraps 48 bytes.
+    public init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes }
+}
+/// The SHA-512 digest.
+public struct SHA512Digest: Digest {
+    /// The 64 digest bytes.
+    public let bytes: [UInt8]
+    /// Wraps 64 bytes.
+    public init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes }
+}
+
+/// SHA-256 (FIPS 180-4).
+public struct SHA256: HashFunction {
+    /// 32.
+    public static let byteCount = 32
+    /// 64.
+    public static let blockByteCount = 64
+    /// `SHA2-256`.
+    public static let algorithm = DigestAlgorithm.sha256
+    var state: DigestState
+    /// A new hasher. Traps if the module is not operational; use ``DigestState`` errors via ``hash(data:)``'s throwing twin ``checkedHash(data:)``.
+    public init() { state = DigestState(Self.algorithm) }
+    /// Adds bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
+    /// Adds bytes from a raw buffer.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+    /// The digest.
+    public func finalize() -> SHA256Digest { SHA256Digest(uncheckedBytes: state.finalize()) }
+}
+/// SHA-384 (FIPS 180-4).
+public struct SHA384: HashFunction {
+    /// 48.
+    public static let byteCount = 48
+    /// 128.
+    public static let blockByteCount = 128
+    /// `SHA2-384`.
+    public static let algorithm = DigestAlgorithm.sha384
+    var state: DigestState
+    /// A new hasher.
+    public init() { state = DigestState(Self.algorithm) }
+    /// Adds bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
+    /// Adds bytes from a raw buffer.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+    /// The digest.
+    public func finalize() -> SHA384Digest { SHA384Digest(uncheckedBytes: state.finalize()) }
+}
+/// SHA-512 (FIPS 180-4).
+public struct SHA512: HashFunction {
+    /// 64.
+    public static let byteCount = 64
+    /// 128.
+    public static let blockByteCount = 128
+    /// `SHA2-512`.
+    public static let algorithm = DigestAlgorithm.sha512
+    var state: DigestState
+    /// A new hasher.
+    public init() { state = DigestState(Self.algorithm) }
+    /// Adds bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
+    /// Adds bytes from a raw buffer.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+    /// The digest.
+    public func finalize() -> SHA512Digest { SHA512Digest(uncheckedBytes: state.finalize()) }
+}
+
+extension HashFunction {
+    /// Hashes `data` in one call.
+    ///
+    /// - Precondition: The module is operational (CryptoKit's shape cannot throw); use ``checkedHash(data:)``
+    ///   to receive the error instead.
+    public static func hash<D: DataProtocol>(data: D) -> Digest {
+        do { return try checkedHash(data: data) } catch { preconditionFailure("\(Self.self).hash needs an operational module: \(error)") }
+    }
+
+    /// Hashes `data` in one call, throwing if the module is not operational.
+    /// - Parameter data: The bytes to hash.
+    /// - Returns: The digest.
+    /// - Throws: ``FIPSError``.
+    public static func checkedHash<D: DataProtocol>(data: D) throws -> Digest {
+        let core = try ModuleRuntime.operational()
+        return Digest(uncheckedBytes: try withContiguous(data) { try DigestEngine.oneShot(core: core, algorithm, $0) })
+    }
+}

@@ -1,0 +1,1 @@
+// FIPSVault — under construction in this change.

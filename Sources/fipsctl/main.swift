@@ -1,0 +1,2 @@
+import FIPSCrypto
+print(try FIPSModule.load())

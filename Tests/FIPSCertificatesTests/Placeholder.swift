@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderFIPSCertificatesTests: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderFIPSVaultTests: XCTestCase { func testBuilds() {} }

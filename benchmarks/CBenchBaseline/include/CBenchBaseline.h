@@ -1,0 +1,1 @@
+int cbench_placeholder(void);
