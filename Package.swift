@@ -70,10 +70,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "FIPSCryptoTests", dependencies: ["FIPSCrypto"], swiftSettings: strict),
-        .testTarget(name: "FIPSCertificatesTests", dependencies: ["FIPSCertificates", "FIPSCrypto"], swiftSettings: strict),
-        .testTarget(name: "FIPSAuditTests", dependencies: ["FIPSAudit", "FIPSCrypto"], swiftSettings: strict),
-        .testTarget(name: "FIPSVaultTests", dependencies: ["FIPSVault", "FIPSCrypto"], swiftSettings: strict),
+        // Shared test helpers: paths, processes, vector-file readers.
+        .target(name: "FIPSTestSupport", path: "Tests/FIPSTestSupport", swiftSettings: strict),
+        .testTarget(name: "FIPSCryptoTests", dependencies: ["FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FIPSCertificatesTests", dependencies: ["FIPSCertificates", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FIPSAuditTests", dependencies: ["FIPSAudit", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FIPSVaultTests", dependencies: ["FIPSVault", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
+        .testTarget(name: "fipsctlTests", dependencies: ["FIPSTestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

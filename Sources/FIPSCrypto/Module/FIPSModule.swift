@@ -286,3 +286,12 @@ extension Duration {
     /// The duration in seconds, as a `Double`.
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
+
+extension FIPSModule {
+    /// The names `FIPSCRYPTO_FAIL_SELFTEST` accepts: each self-test, each family, and `all`.
+    public static var selfTestNames: [String] {
+        var names = SelfTests.names
+        for f in SelfTests.tests.map(\.family) where !names.contains(f) { names.append(f) }
+        return names + ["all"]
+    }
+}

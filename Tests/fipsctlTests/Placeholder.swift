@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderCLI: XCTestCase { func testBuilds() {} }
