@@ -73,7 +73,7 @@ public enum AuditRedaction {
     /// Words that mark a key as secret.
     public static let secretWords: Set<String> = [
         "password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "tokens", "key", "keys", "apikey",
-        "privatekey", "authorization", "auth", "cookie", "cookies", "setcookie", "credential", "credentials", "pin",
+        "privatekey", "authorization", "cookie", "cookies", "setcookie", "credential", "credentials", "pin",
         "otp", "totp", "session", "sessionid", "bearer", "jwt", "seed", "salt", "mnemonic", "signature", "dsn",
         "connectionstring", "passcode", "private", "ikm", "psk",
     ]
@@ -81,8 +81,11 @@ public enum AuditRedaction {
     public static let descriptorWords: Set<String> = [
         "version", "versions", "id", "ids", "name", "names", "label", "purpose", "algorithm", "alg", "size", "bits",
         "length", "fingerprint", "count", "type", "kind", "expiry", "expires", "created", "rotated", "status", "state",
-        "fields", "usage", "uses", "limit", "policy", "scheme", "format",
+        "fields", "usage", "uses", "limit", "policy", "scheme", "format", "method", "path", "file", "url",
     ]
+    /// Compounds that are secret wherever they appear in a key, whatever follows (`sessionId`, `x-api-key`).
+    public static let secretCompounds = ["password", "passphrase", "secret", "apikey", "privatekey", "accesskey",
+                                         "secretkey", "authtoken", "sessionid", "credential", "cookie", "authorization"]
 
     /// Whether a key names a secret.
     /// - Parameter key: The metadata key or setting name.
@@ -90,11 +93,10 @@ public enum AuditRedaction {
     public static func isSecret(_ key: String) -> Bool {
         let words = splitWords(key)
         guard !words.isEmpty else { return false }
+        let joined = Array(words.joined().utf8)
+        if secretCompounds.contains(where: { joined.firstRange(of: Array($0.utf8)) != nil }) { return true }
         if words.count > 1, let last = words.last, descriptorWords.contains(last) { return false }
-        if words.contains(where: { secretWords.contains($0) }) { return true }
-        let joined = words.joined()
-        return ["password", "passphrase", "secret", "apikey", "privatekey", "accesskey", "secretkey", "authtoken",
-                "credential", "cookie", "authorization"].contains { joined.contains($0) }
+        return words.contains(where: { secretWords.contains($0) })
     }
 
     /// `metadata` with secret-named values replaced by ``placeholder``.

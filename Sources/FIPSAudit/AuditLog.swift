@@ -284,6 +284,7 @@ final class AuditWriter {
     var dirty = false
     var closed = false
     var shippers: [AuditShipper] = []
+    var redactionCache: [String: Bool] = [:]
 
     var activeURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".log") }
     var stateURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".state") }
@@ -412,12 +413,26 @@ final class AuditWriter {
         w.string("source.ip", event.sourceAddress)
         w.string("trace.id", event.correlationID)
         w.string("fipsaudit.target", event.target)
-        w.object("labels", AuditRedaction.redact(event.metadata))
+        w.object("labels", redacted(event.metadata))
         trailer(&w, type: RecordType.event)
         let seq = try emit(w, now: now, level: level, category: event.category.identifier)
         sinceCheckpoint += 1
         if signer != nil && sinceCheckpoint >= configuration.checkpointInterval { try writeCheckpoint(now: now) }
         return seq
+    }
+
+    /// Metadata with secret-named values replaced; decisions are cached per key name (keys repeat).
+    private func redacted(_ metadata: [String: String]) -> [String: String] {
+        var out = metadata
+        for k in metadata.keys {
+            let secret: Bool
+            if let known = redactionCache[k] { secret = known } else {
+                secret = AuditRedaction.isSecret(k)
+                if redactionCache.count < 4096 { redactionCache[k] = secret }
+            }
+            if secret { out[k] = AuditRedaction.placeholder }
+        }
+        return out
     }
 
     /// MACs, writes and chains one record; returns its sequence number.

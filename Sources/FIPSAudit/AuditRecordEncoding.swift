@@ -45,20 +45,32 @@ struct JSONLineWriter {
     func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }
 
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F:
-                out.append(contentsOf: Array(String(format: "\\u%04x", b).utf8))
-            default: out.append(b)
+        var s = s
+        s.withUTF8 { buf in
+            out.append(UInt8(ascii: "\""))
+            var clean = true
+            for b in buf where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F { clean = false; break }
+            if clean {
+                out.append(contentsOf: buf)
+            } else {
+                for b in buf { appendEscaped(b, to: &out) }
             }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+        switch b {
+        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0x00..<0x20, 0x7F:
+            let digits = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+        default: out.append(b)
+        }
     }
 }
 
@@ -71,8 +83,18 @@ enum RFC3339 {
         if millis >= 1000 { millis = 999 }
         var tmv = tm()
         gmtime_r(&seconds, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
-                      Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), millis)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var x = v
+            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(48 + x % 10); x /= 10 }
+            out.append(contentsOf: digits)
+        }
+        put(Int(tmv.tm_year) + 1900, 4); out.append(45); put(Int(tmv.tm_mon) + 1, 2); out.append(45); put(Int(tmv.tm_mday), 2)
+        out.append(84); put(Int(tmv.tm_hour), 2); out.append(58); put(Int(tmv.tm_min), 2); out.append(58); put(Int(tmv.tm_sec), 2)
+        out.append(46); put(millis, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The UTC day number (days since 1970-01-01).
