@@ -126,8 +126,13 @@ final class RsyslogCollector {
         process = p
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if let s = try? String(contentsOf: portFile, encoding: .utf8), let port = UInt16(s.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 {
-                if tcpPort == 0 { tcpPort = port; try writeConfig() }
+            if tcpPort == 0 {
+                // First start on an ephemeral port: rsyslog writes the port it got; later starts reuse it.
+                if let s = try? String(contentsOf: portFile, encoding: .utf8), let port = UInt16(s.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0 {
+                    tcpPort = port; try writeConfig()
+                    return
+                }
+            } else if RsyslogCollector.canConnect(port: tcpPort) {
                 return
             }
             usleep(20_000)
@@ -170,6 +175,18 @@ final class RsyslogCollector {
     func receivedLines() -> [String] {
         guard let s = try? String(contentsOf: output, encoding: .utf8) else { return [] }
         return s.split(separator: "\n").map(String.init)
+    }
+
+    static func canConnect(port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = port.bigEndian
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     static func freeUDPPort() throws -> UInt16 {
