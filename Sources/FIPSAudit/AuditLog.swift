@@ -26,20 +26,21 @@ public final class AuditLog: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: Where and how to write.
-    ///   - rootKey: The epoch-0 MAC key (from the keyring, purpose `"audit"`). Used only to start a new chain; an
-    ///     existing chain continues with the epoch key sealed in its state file.
+    ///   - rootKey: The epoch-0 MAC key (from the keyring, purpose `"audit"`). Needed only to start a new chain; an
+    ///     existing chain continues with the epoch key sealed in its state file, so it may be `nil` then (and should
+    ///     be kept off the host: it is the verifier's key).
     ///   - stateKey: The key that seals the current epoch key in the state file (keyring purpose `"audit-state"` or
     ///     a 0600 key file). It must differ from `rootKey`.
     ///   - checkpointSigner: Signs checkpoints (ECDSA P-384); `nil` writes no checkpoints.
     /// - Throws: ``FIPSError/Code/insecurePermissions`` for a directory or state others can read,
     ///   ``FIPSError/Code/auditStorageFailure`` for unusable files, ``FIPSError/Code/invalidKeySize`` for keys
     ///   shorter than 256 bits, or module failures.
-    public init(configuration: AuditLogConfiguration, rootKey: SymmetricKey, stateKey: SymmetricKey,
+    public init(configuration: AuditLogConfiguration, rootKey: SymmetricKey?, stateKey: SymmetricKey,
                 checkpointSigner: (any AuditCheckpointSigner)? = nil) throws {
-        guard rootKey.bitCount >= 256, stateKey.bitCount == 256 else {
+        guard (rootKey?.bitCount ?? 256) >= 256, stateKey.bitCount == 256 else {
             throw FIPSError(.invalidKeySize, "the audit root key needs at least 256 bits and the state key exactly 256")
         }
-        guard rootKey != stateKey else { throw FIPSError(.invalidParameter, "the audit state key must differ from the root key") }
+        guard rootKey.map({ $0 != stateKey }) ?? true else { throw FIPSError(.invalidParameter, "the audit state key must differ from the root key") }
         guard configuration.checkpointInterval > 0, configuration.maxFileBytes > 1024, configuration.epochDuration > 0 else {
             throw FIPSError(.invalidParameter, "audit configuration: checkpointInterval > 0, maxFileBytes > 1024, epochDuration > 0")
         }
@@ -289,7 +290,7 @@ final class AuditWriter {
     var activeURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".log") }
     var stateURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".state") }
 
-    init(configuration: AuditLogConfiguration, rootKey: SymmetricKey, stateKey: SymmetricKey, signer: (any AuditCheckpointSigner)?) throws {
+    init(configuration: AuditLogConfiguration, rootKey: SymmetricKey?, stateKey: SymmetricKey, signer: (any AuditCheckpointSigner)?) throws {
         self.configuration = configuration
         self.stateKey = stateKey
         self.signer = signer
@@ -314,6 +315,9 @@ final class AuditWriter {
             guard !FileManager.default.fileExists(atPath: activeURL.path) else {
                 throw FIPSError(.auditStorageFailure, "\(activeURL.path) exists but its state file \(stateURL.lastPathComponent) is missing; refusing to start a second chain over it")
             }
+            guard let rootKey else {
+                throw FIPSError(.invalidParameter, "starting a new audit chain in \(configuration.directory.path) needs the root key")
+            }
             epochKey = rootKey
             epochStarted = now
             try saveState()
@@ -329,7 +333,10 @@ final class AuditWriter {
         var seq = sequence, mac = lastMAC, h = chain
         var count = 0
         var sound = complete
-        for (i, line) in lines.enumerated() {
+        // Fast path: the state was saved after the file's last record (a clean close or a sync with no write
+        // since), so the chain values in the state are current and the file need not be re-hashed.
+        let upToDate = complete && lines.last.flatMap { ParsedLine($0) }.map { $0.sequence == sequence && $0.mac == lastMAC } == true
+        for (i, line) in lines.enumerated() where !upToDate {
             guard let p = ParsedLine(line), let s = p.sequence else { sound = false; break }
             if i == 0, let prev = p.string(Field.previousChain).flatMap(Hex.decode) { h = prev }
             seq = s; mac = p.mac

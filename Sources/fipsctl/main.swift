@@ -7,6 +7,7 @@ enum Registry {
     static let commands: [Command] = [
         ModuleCommands.status,
         ModuleCommands.selftest,
+        AuditCommands.audit,
     ]
 }
 let commands = Registry.commands
@@ -86,4 +87,6 @@ func runMain() -> Int32 {
     }
 }
 
-exit(runMain())
+let exitStatus = runMain()
+AuditCommands.recordInvocation(arguments: CommandLine.arguments, status: exitStatus)
+exit(exitStatus)
