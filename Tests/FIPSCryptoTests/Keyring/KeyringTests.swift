@@ -1,0 +1,288 @@
+import Foundation
+import Synchronization
+import XCTest
+import FIPSCrypto
+import FIPSTestSupport
+
+/// Collects SecurityEvents raised while a test runs.
+final class EventRecorder: Sendable {
+    private let token: UInt64
+    private let sink: EventSink
+    init() {
+        let sink = EventSink()
+        token = SecurityEvents.addHandler { e in sink.add(e) }
+        self.sink = sink
+    }
+    var all: [SecurityEvent] { sink.all }
+    func stop() { SecurityEvents.removeHandler(token) }
+    deinit { SecurityEvents.removeHandler(token) }
+}
+
+final class EventSink: Sendable {
+    private let events = Mutex<[SecurityEvent]>([])
+    func add(_ e: SecurityEvent) { events.withLock { $0.append(e) } }
+    var all: [SecurityEvent] { events.withLock { $0 } }
+}
+
+func XCTAssertFIPSError<T>(_ code: FIPSError.Code, _ body: @autoclosure () throws -> T, _ message: String = "",
+                           file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        let v = try body()
+        XCTFail("expected \(code), got a value \(v) \(message)", file: file, line: line)
+    } catch let e as FIPSError {
+        XCTAssertEqual(e.code, code, "\(e) \(message)", file: file, line: line)
+    } catch {
+        XCTFail("expected FIPSError \(code), got \(error) \(message)", file: file, line: line)
+    }
+}
+
+final class KeyringTests: XCTestCase {
+    override func setUpWithError() throws { try FIPSModule.load() }
+
+    let message = Data("attack at dawn".utf8)
+
+    func testRoundTripWithAndWithoutAAD() throws {
+        let ring = try Keyring.generate()
+        XCTAssertEqual(ring.primaryVersion, 1)
+        let e = try ring.encrypt(message, context: "users.email")
+        XCTAssertEqual(e.count, message.count + 73)
+        XCTAssertEqual(try ring.decrypt(e, context: "users.email"), message)
+        let aad = Data("row 17".utf8)
+        let e2 = try ring.encrypt(message, context: "users.email", authenticating: aad)
+        XCTAssertEqual(try ring.decrypt(e2, context: "users.email", authenticating: aad), message)
+        // non-contiguous input (DispatchData with two regions) and an empty message
+        var dd = DispatchData.empty
+        message.prefix(5).withUnsafeBytes { dd.append($0) }
+        message.dropFirst(5).withUnsafeBytes { dd.append($0) }
+        let e3 = try ring.encrypt(dd, context: "c", authenticating: dd)
+        XCTAssertEqual(try ring.decrypt(e3, context: "c", authenticating: message), message)
+        XCTAssertEqual(try ring.decrypt(try ring.encrypt(Data(), context: "c"), context: "c"), Data())
+        // two seals of the same message differ (fresh IV)
+        XCTAssertNotEqual(try ring.encrypt(message, context: "c"), try ring.encrypt(message, context: "c"))
+        XCTAssertEqual(ring.versions.first?.sealCount, 6)
+    }
+
+    func testEnvelopeLayout() throws {
+        let ring = try Keyring.generate()
+        try ring.rotate(); try ring.rotate()
+        let e = Array(try ring.encrypt(message, context: "layout"))
+        XCTAssertEqual(Array(e[0..<4]), Array("FCEv".utf8))
+        XCTAssertEqual(e[4], 1)
+        XCTAssertEqual(Array(e[5..<9]), [0, 0, 0, 3])
+        // context tag = first 4 bytes of SHA-256("layout"), computed independently by python3 would be nicer;
+        // here: SHA-256 of "layout" from the FIPS module's own digest (checked against a NIST vector elsewhere).
+        XCTAssertEqual(Array(e[9..<13]), Array(SHA256.hash(data: Array("layout".utf8)).prefix(4)))
+        XCTAssertEqual(try Keyring.keyVersion(of: e), 3)
+    }
+
+    func testRotationRetireReinstateDestroy() throws {
+        let ring = try Keyring.generate()
+        let events = EventRecorder()
+        let v1 = try ring.encrypt(message, context: "ctx")
+        for expected in 2...5 { XCTAssertEqual(try ring.rotate(), expected) }
+        XCTAssertEqual(ring.primaryVersion, 5)
+        XCTAssertEqual(try ring.decrypt(v1, context: "ctx"), message)
+        XCTAssertEqual(try Keyring.keyVersion(of: try ring.encrypt(message, context: "ctx")), 5)
+
+        try ring.retire(version: 1)
+        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        XCTAssertEqual(ring.versions[0].state, .retired)
+        try ring.reinstate(version: 1)
+        XCTAssertEqual(try ring.decrypt(v1, context: "ctx"), message)
+
+        try ring.destroy(version: 1)
+        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        XCTAssertFIPSError(.invalidKeyringState, try ring.reinstate(version: 1))
+        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        XCTAssertFIPSError(.keyVersionUnavailable, try ring.deriveKey(purpose: "audit", version: 1))
+        XCTAssertEqual(ring.versions[0].state, .destroyed)
+
+        // primary cannot be retired or destroyed
+        XCTAssertFIPSError(.invalidKeyringState, try ring.retire(version: 5))
+        XCTAssertFIPSError(.invalidKeyringState, try ring.destroy(version: 5))
+        XCTAssertFIPSError(.unknownKeyVersion, try ring.retire(version: 9))
+        try ring.retire(below: 5)
+        XCTAssertEqual(ring.versions.map(\.state), [.destroyed, .retired, .retired, .retired, .active])
+        XCTAssertFIPSError(.invalidKeyringState, try ring.retire(below: 6))
+
+        let actions = events.all.filter { $0.category == .keyManagement }.map(\.action)
+        XCTAssertEqual(actions.filter { $0 == "key-rotated" }.count, 4)
+        XCTAssertTrue(actions.contains("key-retired") && actions.contains("key-destroyed") && actions.contains("key-reinstated"))
+        XCTAssertTrue(events.all.contains { $0.action == "key-destroyed" && $0.metadata["key.version"] == "1" })
+        let failures = events.all.filter { $0.category == .cryptoFailure && $0.action == "decrypt-failed" }
+        XCTAssertGreaterThanOrEqual(failures.count, 3)
+        XCTAssertEqual(failures.first?.metadata["key.version"], "1")
+        events.stop()
+    }
+
+    func testMinimumVersions() throws {
+        let ring = try Keyring.generate()
+        let v1 = try ring.encrypt(message, context: "ctx")
+        try ring.rotate()
+        let v2 = try ring.encrypt(message, context: "ctx")
+        try ring.setMinimumDecryptionVersion(2)
+        XCTAssertFIPSError(.keyVersionTooOld, try ring.decrypt(v1, context: "ctx"))
+        XCTAssertEqual(try ring.decrypt(v2, context: "ctx"), message)
+        XCTAssertFIPSError(.invalidKeyringState, try ring.setMinimumDecryptionVersion(3))
+        XCTAssertFIPSError(.invalidKeyringState, try ring.setMinimumEncryptionVersion(0))
+        try ring.setMinimumDecryptionVersion(1)
+        XCTAssertEqual(try ring.decrypt(v1, context: "ctx"), message)
+        try ring.setMinimumEncryptionVersion(2)
+        XCTAssertEqual(ring.minimumEncryptionVersion, 2)
+        XCTAssertFIPSError(.keyVersionTooOld, try ring.rewrap(v2, context: "ctx", authenticating: Data(), toVersion: 1))
+        XCTAssertFIPSError(.keyVersionTooOld, try ring.promote(version: 1))
+    }
+
+    func testStagedRotation() throws {
+        let ring = try Keyring.generate()
+        XCTAssertEqual(try ring.addVersion(), 2)
+        XCTAssertEqual(ring.primaryVersion, 1)
+        XCTAssertEqual(try Keyring.keyVersion(of: try ring.encrypt(message, context: "c")), 1)
+        XCTAssertEqual(ring.versions.map(\.isPrimary), [true, false])
+        try ring.promote(version: 2)
+        XCTAssertEqual(try Keyring.keyVersion(of: try ring.encrypt(message, context: "c")), 2)
+        XCTAssertFIPSError(.unknownKeyVersion, try ring.promote(version: 7))
+        try ring.retire(version: 1)
+        XCTAssertFIPSError(.keyVersionUnavailable, try ring.promote(version: 1))
+    }
+
+    func testRewrapAndCensus() throws {
+        let ring = try Keyring.generate()
+        let aad = Data("id=4".utf8)
+        var envelopes: [Data] = []
+        for i in 0..<3 { envelopes.append(try ring.encrypt(Data("m\(i)".utf8), context: "c", authenticating: aad)) }
+        try ring.rotate()
+        for i in 3..<5 { envelopes.append(try ring.encrypt(Data("m\(i)".utf8), context: "c", authenticating: aad)) }
+        envelopes.append(Data("garbage".utf8))
+        XCTAssertEqual(ring.census(envelopes), [1: 3, 2: 2, -1: 1])
+
+        let rewrapped = try envelopes.prefix(5).map { try ring.rewrap($0, context: "c", authenticating: aad) }
+        XCTAssertEqual(ring.census(rewrapped), [2: 5])
+        for (i, e) in rewrapped.enumerated() { XCTAssertEqual(try ring.decrypt(e, context: "c", authenticating: aad), Data("m\(i)".utf8)) }
+        // idempotent: already under the primary → unchanged
+        XCTAssertEqual(try ring.rewrap(rewrapped[0], context: "c", authenticating: aad), rewrapped[0])
+        // rewrap of a tampered envelope fails and moves nothing
+        var bad = envelopes[0]; bad[bad.count - 1] ^= 1
+        XCTAssertFIPSError(.authenticationFailure, try ring.rewrap(bad, context: "c", authenticating: aad))
+        XCTAssertFIPSError(.authenticationFailure, try ring.rewrap(envelopes[0], context: "c", authenticating: Data("x".utf8)))
+        // back to v1 explicitly
+        let back = try ring.rewrap(rewrapped[0], context: "c", authenticating: aad, toVersion: 1)
+        XCTAssertEqual(try Keyring.keyVersion(of: back), 1)
+    }
+
+    func testBadInputsEachTyped() throws {
+        let ring = try Keyring.generate()
+        let aad = Data("aad".utf8)
+        let good = try ring.encrypt(message, context: "ctx", authenticating: aad)
+        func open(_ e: Data, context: String = "ctx", aad: Data = aad) throws -> Data {
+            try ring.decrypt(e, context: context, authenticating: aad)
+        }
+        func flipped(_ i: Int) -> Data { var d = good; d[i] ^= 0x01; return d }
+        XCTAssertFIPSError(.invalidEncoding, try open(Data()))
+        XCTAssertFIPSError(.invalidEncoding, try open(good.prefix(3)))
+        XCTAssertFIPSError(.invalidEncoding, try open(good.prefix(72)))
+        XCTAssertFIPSError(.invalidEncoding, try open(flipped(0)))                     // magic
+        XCTAssertFIPSError(.unsupportedFormat, try open(flipped(4)))                   // format version
+        XCTAssertFIPSError(.invalidEncoding, try open(flipped(8)))                     // key version 1 → 0
+        XCTAssertFIPSError(.unknownKeyVersion, try open({ var d = good; d[7] = 9; return d }()))
+        XCTAssertFIPSError(.contextMismatch, try open(flipped(10)))                    // context tag
+        XCTAssertFIPSError(.keyCommitmentMismatch, try open(flipped(20)))              // commitment
+        XCTAssertFIPSError(.authenticationFailure, try open(flipped(46)))              // nonce
+        XCTAssertFIPSError(.authenticationFailure, try open(flipped(60)))              // ciphertext
+        XCTAssertFIPSError(.authenticationFailure, try open(flipped(good.count - 1)))  // tag
+        XCTAssertFIPSError(.authenticationFailure, try open(good.prefix(good.count - 1)))
+        XCTAssertFIPSError(.authenticationFailure, try open(good + [0]))
+        XCTAssertFIPSError(.contextMismatch, try open(good, context: "other"))
+        XCTAssertFIPSError(.authenticationFailure, try open(good, aad: Data("aae".utf8)))
+        XCTAssertFIPSError(.authenticationFailure, try open(good, aad: Data()))
+        let other = try Keyring.generate()
+        XCTAssertFIPSError(.keyCommitmentMismatch, try other.decrypt(good, context: "ctx", authenticating: aad))
+        try ring.rotate(); try ring.setMinimumDecryptionVersion(2)
+        XCTAssertFIPSError(.keyVersionTooOld, try open(good))
+    }
+
+    func testFlippedKeyVersionToZeroIsInvalidEncoding() throws {
+        let ring = try Keyring.generate()
+        var e = try ring.encrypt(message, context: "ctx")
+        e[8] ^= 1
+        XCTAssertFIPSError(.invalidEncoding, try ring.decrypt(e, context: "ctx"))
+    }
+
+    func testEnvelopeMutationFuzz() throws {
+        let ring = try Keyring.generate()
+        try ring.rotate()
+        let aad = Data("fuzz".utf8)
+        let good = try ring.encrypt(Data(repeating: 0x41, count: 40), context: "fuzz", authenticating: aad)
+        var rng = SystemRandomNumberGenerator()
+        let allowed: Set<FIPSError.Code> = [.invalidEncoding, .unsupportedFormat, .unknownKeyVersion, .keyVersionTooOld,
+                                            .keyVersionUnavailable, .contextMismatch, .keyCommitmentMismatch, .authenticationFailure]
+        var seen: [String: Int] = [:]
+        for _ in 0..<10_000 {
+            var m = good
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: let i = Int.random(in: 0..<m.count, using: &rng); m[i] ^= UInt8.random(in: 1...255, using: &rng)
+            case 1: m = m.prefix(Int.random(in: 0..<m.count, using: &rng))
+            case 2: m.append(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            case 3:
+                for _ in 0..<Int.random(in: 2...6, using: &rng) {
+                    let i = Int.random(in: 0..<m.count, using: &rng); m[i] = UInt8.random(in: 0...255, using: &rng)
+                }
+            default: let i = Int.random(in: 0..<m.count, using: &rng); m.remove(at: m.startIndex + i)
+            }
+            if m == good { continue }
+            do {
+                let p = try ring.decrypt(m, context: "fuzz", authenticating: aad)
+                XCTFail("a mutated envelope opened: \(p.count) bytes"); return
+            } catch let e as FIPSError {
+                XCTAssertTrue(allowed.contains(e.code), "\(e)")
+                seen[e.code.identifier, default: 0] += 1
+            }
+        }
+        XCTAssertGreaterThan(seen.count, 4, "\(seen)")
+    }
+
+    func testRandomSizesRoundTrip() throws {
+        let ring = try Keyring.generate()
+        var sizes = [0, 1, 15, 16, 17, 4096, 1 << 20]
+        for _ in 0..<12 { sizes.append(Int.random(in: 0...(1 << 20))) }
+        for n in sizes {
+            let m = try SecureRandom.bytes(count: n)
+            let aad = try SecureRandom.bytes(count: Int.random(in: 0...64))
+            let e = try ring.encrypt(m, context: "prop", authenticating: aad)
+            XCTAssertEqual(e.count, n + 73)
+            XCTAssertEqual(try ring.decrypt(e, context: "prop", authenticating: aad), m, "size \(n)")
+        }
+    }
+
+    func testDeriveKeySeparation() throws {
+        let ring = try Keyring.generate()
+        let a1 = try ring.deriveKey(purpose: "audit")
+        XCTAssertEqual(a1, try ring.deriveKey(purpose: "audit", version: 1))
+        XCTAssertNotEqual(a1, try ring.deriveKey(purpose: "vault"))
+        XCTAssertEqual(try ring.deriveKey(purpose: "audit", byteCount: 64).bitCount, 512)
+        try ring.rotate()
+        XCTAssertNotEqual(a1, try ring.deriveKey(purpose: "audit"))
+        XCTAssertEqual(a1, try ring.deriveKey(purpose: "audit", version: 1))
+        XCTAssertFIPSError(.invalidParameter, try ring.deriveKey(purpose: "audit", byteCount: 8))
+        XCTAssertFIPSError(.unknownKeyVersion, try ring.deriveKey(purpose: "audit", version: 3))
+        XCTAssertEqual(a1.description, "SymmetricKey(256 bits, redacted)")
+    }
+
+    func testConcurrentUseAndRotation() throws {
+        let ring = try Keyring.generate()
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for j in 0..<200 {
+                do {
+                    if i == 0 && j % 20 == 0 { try ring.rotate() }
+                    let m = Data("\(i)-\(j)".utf8)
+                    let e = try ring.encrypt(m, context: "t\(j % 3)")
+                    if try ring.decrypt(e, context: "t\(j % 3)") != m { failures.add(1, ordering: .relaxed) }
+                } catch { failures.add(1, ordering: .relaxed) }
+            }
+        }
+        XCTAssertEqual(failures.load(ordering: .relaxed), 0)
+        XCTAssertEqual(ring.primaryVersion, 11)
+        XCTAssertEqual(ring.versions.reduce(0) { $0 + $1.sealCount }, 1600)
+    }
+}
