@@ -375,8 +375,12 @@ public final class Keyring: Sendable {
     /// - Returns: The envelope.
     /// - Throws: As ``encrypt(_:context:authenticating:)``.
     public func encrypt<P: DataProtocol>(_ plaintext: P, context: String) throws -> Data {
-        try encrypt(plaintext, context: context, authenticating: EmptyCollection<UInt8>())
+        let k = try encryptionKey(context: context, version: nil)
+        return try withContiguous(plaintext) { p in try Keyring.seal(p, aad: Keyring.noAAD, with: k) }
     }
+
+    /// An empty additional-data buffer (no generic detour through `EmptyCollection` on the hot path).
+    static var noAAD: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
 
     /// Counts the seal against the version's SP 800-38D budget, warning at the threshold and refusing at the limit.
     @inline(__always)
@@ -411,11 +415,7 @@ public final class Keyring: Sendable {
             if a.isEmpty {
                 _ = try AES.GCM.seal(p, using: k.subkey, authenticating: header, into: body)
             } else {
-                let joined = UnsafeMutableRawBufferPointer.allocate(byteCount: h + a.count, alignment: 16)
-                defer { joined.deallocate() }
-                joined.copyMemory(from: header)
-                UnsafeMutableRawBufferPointer(rebasing: joined[h...]).copyMemory(from: a)
-                _ = try AES.GCM.seal(p, using: k.subkey, authenticating: UnsafeRawBufferPointer(joined), into: body)
+                _ = try withJoinedAAD(header, a) { try AES.GCM.seal(p, using: k.subkey, authenticating: $0, into: body) }
             }
         } catch {
             raw.deallocate(); throw error
@@ -450,11 +450,9 @@ public final class Keyring: Sendable {
             if a.isEmpty {
                 n = try AES.GCM.open(body, using: k.subkey, authenticating: UnsafeRawBufferPointer(rebasing: e[0..<h]), into: output)
             } else {
-                let joined = UnsafeMutableRawBufferPointer.allocate(byteCount: h + a.count, alignment: 16)
-                defer { joined.deallocate() }
-                joined.copyMemory(from: UnsafeRawBufferPointer(rebasing: e[0..<h]))
-                UnsafeMutableRawBufferPointer(rebasing: joined[h...]).copyMemory(from: a)
-                n = try AES.GCM.open(body, using: k.subkey, authenticating: UnsafeRawBufferPointer(joined), into: output)
+                n = try Keyring.withJoinedAAD(UnsafeRawBufferPointer(rebasing: e[0..<h]), a) {
+                    try AES.GCM.open(body, using: k.subkey, authenticating: $0, into: output)
+                }
             }
             return (n, header.keyVersion)
         } catch let error as FIPSError {
@@ -482,18 +480,19 @@ public final class Keyring: Sendable {
     ///   ``FIPSError/Code/contextMismatch``, ``FIPSError/Code/keyCommitmentMismatch`` (another keyring, or a
     ///   modified header), ``FIPSError/Code/authenticationFailure`` (modified nonce, ciphertext or tag, or wrong AAD).
     public func decrypt<E: DataProtocol, A: DataProtocol>(_ envelope: E, context: String, authenticating aad: A) throws -> Data {
-        try withContiguous(envelope) { e in
-            try withContiguous(aad) { a in
-                let n = max(e.count - EnvelopeFormat.overhead, 0)
-                let raw = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 16)
-                do {
-                    _ = try open(e, context: context, aad: a, into: UnsafeMutableRawBufferPointer(start: raw, count: n))
-                } catch {
-                    raw.deallocate(); throw error
-                }
-                return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, _ in p.deallocate() })
-            }
+        try withContiguous(envelope) { e in try withContiguous(aad) { a in try open(e, context: context, aad: a) } }
+    }
+
+    /// Opens into a new `Data`.
+    func open(_ e: UnsafeRawBufferPointer, context: String, aad a: UnsafeRawBufferPointer) throws -> Data {
+        let n = max(e.count - EnvelopeFormat.overhead, 0)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 16)
+        do {
+            _ = try open(e, context: context, aad: a, into: UnsafeMutableRawBufferPointer(start: raw, count: n))
+        } catch {
+            raw.deallocate(); throw error
         }
+        return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, _ in p.deallocate() })
     }
 
     /// Opens an envelope sealed with no additional data.
@@ -503,7 +502,7 @@ public final class Keyring: Sendable {
     /// - Returns: The plaintext.
     /// - Throws: As ``decrypt(_:context:authenticating:)``.
     public func decrypt<E: DataProtocol>(_ envelope: E, context: String) throws -> Data {
-        try decrypt(envelope, context: context, authenticating: EmptyCollection<UInt8>())
+        try withContiguous(envelope) { e in try open(e, context: context, aad: Keyring.noAAD) }
     }
 
     /// Re-seals an envelope under the primary version (or `toVersion`) without returning the plaintext, which is
@@ -579,6 +578,17 @@ public final class Keyring: Sendable {
         }
         let info = EnvelopeFormat.info(EnvelopeFormat.derivedKeyInfoLabel, version: m.version, purpose)
         return try HKDF<SHA256>.deriveKey(inputKeyMaterial: m.key, info: info, outputByteCount: byteCount)
+    }
+
+    /// Runs `body` over header ‖ aad (on the stack when small).
+    @inline(__always)
+    static func withJoinedAAD<R>(_ header: UnsafeRawBufferPointer, _ aad: UnsafeRawBufferPointer,
+                                 _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(byteCount: header.count + aad.count, alignment: 16) { joined in
+            joined.copyMemory(from: header)
+            UnsafeMutableRawBufferPointer(rebasing: joined[header.count...]).copyMemory(from: aad)
+            return try body(UnsafeRawBufferPointer(joined))
+        }
     }
 
     // MARK: - Events
