@@ -51,7 +51,7 @@ public struct Keystore: Sendable {
     /// Creates a new keystore: the directory (0700), a KEK file (0600, 32 random bytes) if `kek` is `.file` and it
     /// does not exist, and a keyring with version 1.
     /// - Parameters:
-    ///   - directory: The keystore directory (created if absent; an existing one must be 0700 and yours).
+    ///   - directory: The keystore directory (created 0700 if absent; an existing one must be yours and is set to 0700).
     ///   - kek: The key-encryption key.
     /// - Returns: The keystore.
     /// - Throws: ``FIPSError/Code/invalidKeyringState`` if a keystore already exists there (never overwritten),
