@@ -125,15 +125,22 @@ public enum TestSupport {
     /// Reads a NIST CAVP `.rsp` / RFC-style `KEY = VALUE` file into records (one per blank-line-separated block),
     /// with the current `[SECTION = value]` headers merged into each record. A bare word line (e.g. `FAIL`) is
     /// recorded as key with value "".
-    public static func readKeyValueVectors(_ url: URL) throws -> [[String: String]] {
+    ///
+    /// - Parameters:
+    ///   - url: The file.
+    ///   - recordStart: When given, a record starts at each line whose key is this (e.g. `COUNT` in the RFC 5869
+    ///     file, whose records contain blank lines) and runs to the next such line or section header; blank lines
+    ///     then do not end a record. When nil, blank lines separate records.
+    /// - Returns: The records, in file order.
+    public static func readKeyValueVectors(_ url: URL, recordStart: String? = nil) throws -> [[String: String]] {
         let text = try String(contentsOf: url, encoding: .utf8)
         var records: [[String: String]] = []
         var headers: [String: String] = [:]
         var current: [String: String] = [:]
         func flush() { if !current.isEmpty { records.append(headers.merging(current) { _, n in n }); current = [:] } }
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { flush(); continue }
+            if line.isEmpty { if recordStart == nil { flush() }; continue }
             if line.hasPrefix("#") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
                 flush()
@@ -146,7 +153,9 @@ public enum TestSupport {
                 continue
             }
             if let eq = line.firstIndex(of: "=") {
-                current[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+                if key == recordStart { flush() }
+                current[key] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             } else {
                 current[line] = ""
             }
@@ -163,6 +172,23 @@ public enum TestSupport {
         public var numberOfTests: Int
         /// The test groups.
         public var testGroups: [Group]
+    }
+
+    /// The same bytes as a `DispatchData` of several regions (split at `cuts`, offsets into `bytes`), so a
+    /// generic `DataProtocol` API sees non-contiguous input. Empty input gives an empty `DispatchData`.
+    /// - Parameters:
+    ///   - bytes: The bytes.
+    ///   - cuts: Where regions end; out-of-range or repeated cuts are ignored. Default: thirds.
+    /// - Returns: The bytes in (up to `cuts.count + 1`) regions.
+    public static func nonContiguous(_ bytes: [UInt8], cuts: [Int]? = nil) -> DispatchData {
+        let points = (cuts ?? [bytes.count / 3, 2 * bytes.count / 3]).filter { $0 > 0 && $0 < bytes.count }
+        var data = DispatchData.empty
+        var start = 0
+        for end in Set(points).sorted() + [bytes.count] where end > start {
+            bytes[start..<end].withUnsafeBytes { data.append($0) }
+            start = end
+        }
+        return data
     }
 
     /// Decodes a Wycheproof JSON file from `vectors/`.
