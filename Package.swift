@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "FIPSVaultTests", dependencies: ["FIPSVault", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
         .testTarget(name: "fipsctlTests", dependencies: ["FIPSTestSupport"], swiftSettings: strict),
         // A probe the module tests run as a child process: concurrent first use, refusal after failure.
-        .executableTarget(name: "fipscrypto-probe", dependencies: ["FIPSCrypto"], path: "Tests/Probe", swiftSettings: strict),
+        .executableTarget(name: "fipscrypto-probe", dependencies: ["FIPSCrypto", "COpenSSL"], path: "Tests/Probe", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,11 @@
 import Foundation
 import FIPSCrypto
 import Synchronization
+import COpenSSL
 
 // fipscrypto-probe — a child process for the module tests (not shipped as a product).
 //   first-use N   N threads use the library at the same instant in a fresh process; prints JSON facts
+//   default-context-fetch   fetch SHA2-256 straight from OpenSSL's default context
 //   refusal       loads (expected to fail, e.g. with FIPSCRYPTO_FAIL_SELFTEST), then calls every service and
 //                 prints `name code` for each refusal
 
@@ -50,6 +52,14 @@ case "refusal":
     probe("drbg") { _ = try SecureRandom.bytes(count: 16) }
     probe("symmetric-key") { _ = try SymmetricKey.generate(size: .bits256) }
     probe("self-test-rerun") { _ = try FIPSModule.runSelfTests() }
+case "default-context-fetch":
+    // With FIPSCRYPTO_LOCK_DEFAULT_CONTEXT=1 the module loads the null provider into OpenSSL's default context,
+    // so a stray fetch outside the module (here: straight on the default context) must fail.
+    try FIPSModule.load()
+    let md = EVP_MD_fetch(nil, "SHA2-256", nil)
+    out(md == nil ? "default-context fetch refused" : "default-context fetch served")
+    EVP_MD_free(md)
+    ERR_clear_error()
 default:
     out("usage: fipscrypto-probe first-use N | refusal")
     exit(2)

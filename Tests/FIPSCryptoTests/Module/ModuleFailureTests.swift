@@ -17,6 +17,14 @@ final class ModuleFailureTests: XCTestCase {
         }
     }
 
+    func testLockingTheDefaultContextMakesStrayFetchesFail() throws {
+        let locked = try TestSupport.run(probe, ["default-context-fetch"], environment: ["FIPSCRYPTO_LOCK_DEFAULT_CONTEXT": "1"])
+        XCTAssertEqual(locked.out.trimmingCharacters(in: .whitespacesAndNewlines), "default-context fetch refused", locked.out + locked.err)
+        let open = try TestSupport.run(probe, ["default-context-fetch"], removingEnvironment: ["FIPSCRYPTO_LOCK_DEFAULT_CONTEXT"])
+        XCTAssertEqual(open.out.trimmingCharacters(in: .whitespacesAndNewlines), "default-context fetch served",
+                       "without the lock the host's own OpenSSL use is untouched: \(open.out)")
+    }
+
     func testInjectedSelfTestFailureRefusesEveryService() throws {
         let r = try TestSupport.run(probe, ["refusal"], environment: fips.merging(["FIPSCRYPTO_FAIL_SELFTEST": "AES-256-GCM"]) { $1 })
         let lines = r.out.split(separator: "\n").map(String.init)
