@@ -78,6 +78,14 @@ struct SplitMix64: RandomNumberGenerator {
 extension Array where Element == UInt8 {
     /// Random bytes for test inputs (not keys of the code under test's own making).
     static func random<G: RandomNumberGenerator>(count: Int, using g: inout G) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { buffer in
+            var i = 0
+            while i < count {
+                var word = g.next()
+                for _ in 0..<Swift.min(8, count - i) { buffer[i] = UInt8(truncatingIfNeeded: word); word >>= 8; i += 1 }
+            }
+        }
+        return out
     }
 }
