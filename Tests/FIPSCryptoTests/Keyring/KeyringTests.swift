@@ -5,11 +5,11 @@ import FIPSCrypto
 import FIPSTestSupport
 
 /// Collects SecurityEvents raised while a test runs.
-final class EventRecorder: Sendable {
+final class KeyringEventRecorder: Sendable {
     private let token: UInt64
-    private let sink: EventSink
+    private let sink: KeyringEventSink
     init() {
-        let sink = EventSink()
+        let sink = KeyringEventSink()
         token = SecurityEvents.addHandler { e in sink.add(e) }
         self.sink = sink
     }
@@ -18,13 +18,13 @@ final class EventRecorder: Sendable {
     deinit { SecurityEvents.removeHandler(token) }
 }
 
-final class EventSink: Sendable {
+final class KeyringEventSink: Sendable {
     private let events = Mutex<[SecurityEvent]>([])
     func add(_ e: SecurityEvent) { events.withLock { $0.append(e) } }
     var all: [SecurityEvent] { events.withLock { $0 } }
 }
 
-func XCTAssertFIPSError<T>(_ code: FIPSError.Code, _ body: @autoclosure () throws -> T, _ message: String = "",
+func assertKeyringError<T>(_ code: FIPSError.Code, _ body: @autoclosure () throws -> T, _ message: String = "",
                            file: StaticString = #filePath, line: UInt = #line) {
     do {
         let v = try body()
@@ -77,7 +77,7 @@ final class KeyringTests: XCTestCase {
 
     func testRotationRetireReinstateDestroy() throws {
         let ring = try Keyring.generate()
-        let events = EventRecorder()
+        let events = KeyringEventRecorder()
         let v1 = try ring.encrypt(message, context: "ctx")
         for expected in 2...5 { XCTAssertEqual(try ring.rotate(), expected) }
         XCTAssertEqual(ring.primaryVersion, 5)
@@ -85,25 +85,25 @@ final class KeyringTests: XCTestCase {
         XCTAssertEqual(try Keyring.keyVersion(of: try ring.encrypt(message, context: "ctx")), 5)
 
         try ring.retire(version: 1)
-        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        assertKeyringError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
         XCTAssertEqual(ring.versions[0].state, .retired)
         try ring.reinstate(version: 1)
         XCTAssertEqual(try ring.decrypt(v1, context: "ctx"), message)
 
         try ring.destroy(version: 1)
-        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
-        XCTAssertFIPSError(.invalidKeyringState, try ring.reinstate(version: 1))
-        XCTAssertFIPSError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
-        XCTAssertFIPSError(.keyVersionUnavailable, try ring.deriveKey(purpose: "audit", version: 1))
+        assertKeyringError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        assertKeyringError(.invalidKeyringState, try ring.reinstate(version: 1))
+        assertKeyringError(.keyVersionUnavailable, try ring.decrypt(v1, context: "ctx"))
+        assertKeyringError(.keyVersionUnavailable, try ring.deriveKey(purpose: "audit", version: 1))
         XCTAssertEqual(ring.versions[0].state, .destroyed)
 
         // primary cannot be retired or destroyed
-        XCTAssertFIPSError(.invalidKeyringState, try ring.retire(version: 5))
-        XCTAssertFIPSError(.invalidKeyringState, try ring.destroy(version: 5))
-        XCTAssertFIPSError(.unknownKeyVersion, try ring.retire(version: 9))
+        assertKeyringError(.invalidKeyringState, try ring.retire(version: 5))
+        assertKeyringError(.invalidKeyringState, try ring.destroy(version: 5))
+        assertKeyringError(.unknownKeyVersion, try ring.retire(version: 9))
         try ring.retire(below: 5)
         XCTAssertEqual(ring.versions.map(\.state), [.destroyed, .retired, .retired, .retired, .active])
-        XCTAssertFIPSError(.invalidKeyringState, try ring.retire(below: 6))
+        assertKeyringError(.invalidKeyringState, try ring.retire(below: 6))
 
         let actions = events.all.filter { $0.category == .keyManagement }.map(\.action)
         XCTAssertEqual(actions.filter { $0 == "key-rotated" }.count, 4)
@@ -121,16 +121,16 @@ final class KeyringTests: XCTestCase {
         try ring.rotate()
         let v2 = try ring.encrypt(message, context: "ctx")
         try ring.setMinimumDecryptionVersion(2)
-        XCTAssertFIPSError(.keyVersionTooOld, try ring.decrypt(v1, context: "ctx"))
+        assertKeyringError(.keyVersionTooOld, try ring.decrypt(v1, context: "ctx"))
         XCTAssertEqual(try ring.decrypt(v2, context: "ctx"), message)
-        XCTAssertFIPSError(.invalidKeyringState, try ring.setMinimumDecryptionVersion(3))
-        XCTAssertFIPSError(.invalidKeyringState, try ring.setMinimumEncryptionVersion(0))
+        assertKeyringError(.invalidKeyringState, try ring.setMinimumDecryptionVersion(3))
+        assertKeyringError(.invalidKeyringState, try ring.setMinimumEncryptionVersion(0))
         try ring.setMinimumDecryptionVersion(1)
         XCTAssertEqual(try ring.decrypt(v1, context: "ctx"), message)
         try ring.setMinimumEncryptionVersion(2)
         XCTAssertEqual(ring.minimumEncryptionVersion, 2)
-        XCTAssertFIPSError(.keyVersionTooOld, try ring.rewrap(v2, context: "ctx", authenticating: Data(), toVersion: 1))
-        XCTAssertFIPSError(.keyVersionTooOld, try ring.promote(version: 1))
+        assertKeyringError(.keyVersionTooOld, try ring.rewrap(v2, context: "ctx", authenticating: Data(), toVersion: 1))
+        assertKeyringError(.keyVersionTooOld, try ring.promote(version: 1))
     }
 
     func testStagedRotation() throws {
@@ -141,9 +141,9 @@ final class KeyringTests: XCTestCase {
         XCTAssertEqual(ring.versions.map(\.isPrimary), [true, false])
         try ring.promote(version: 2)
         XCTAssertEqual(try Keyring.keyVersion(of: try ring.encrypt(message, context: "c")), 2)
-        XCTAssertFIPSError(.unknownKeyVersion, try ring.promote(version: 7))
+        assertKeyringError(.unknownKeyVersion, try ring.promote(version: 7))
         try ring.retire(version: 1)
-        XCTAssertFIPSError(.keyVersionUnavailable, try ring.promote(version: 1))
+        assertKeyringError(.keyVersionUnavailable, try ring.promote(version: 1))
     }
 
     func testRewrapAndCensus() throws {
@@ -163,8 +163,8 @@ final class KeyringTests: XCTestCase {
         XCTAssertEqual(try ring.rewrap(rewrapped[0], context: "c", authenticating: aad), rewrapped[0])
         // rewrap of a tampered envelope fails and moves nothing
         var bad = envelopes[0]; bad[bad.count - 1] ^= 1
-        XCTAssertFIPSError(.authenticationFailure, try ring.rewrap(bad, context: "c", authenticating: aad))
-        XCTAssertFIPSError(.authenticationFailure, try ring.rewrap(envelopes[0], context: "c", authenticating: Data("x".utf8)))
+        assertKeyringError(.authenticationFailure, try ring.rewrap(bad, context: "c", authenticating: aad))
+        assertKeyringError(.authenticationFailure, try ring.rewrap(envelopes[0], context: "c", authenticating: Data("x".utf8)))
         // back to v1 explicitly
         let back = try ring.rewrap(rewrapped[0], context: "c", authenticating: aad, toVersion: 1)
         XCTAssertEqual(try Keyring.keyVersion(of: back), 1)
@@ -178,34 +178,34 @@ final class KeyringTests: XCTestCase {
             try ring.decrypt(e, context: context, authenticating: aad)
         }
         func flipped(_ i: Int) -> Data { var d = good; d[i] ^= 0x01; return d }
-        XCTAssertFIPSError(.invalidEncoding, try open(Data()))
-        XCTAssertFIPSError(.invalidEncoding, try open(good.prefix(3)))
-        XCTAssertFIPSError(.invalidEncoding, try open(good.prefix(72)))
-        XCTAssertFIPSError(.invalidEncoding, try open(flipped(0)))                     // magic
-        XCTAssertFIPSError(.unsupportedFormat, try open(flipped(4)))                   // format version
-        XCTAssertFIPSError(.invalidEncoding, try open(flipped(8)))                     // key version 1 → 0
-        XCTAssertFIPSError(.unknownKeyVersion, try open({ var d = good; d[7] = 9; return d }()))
-        XCTAssertFIPSError(.contextMismatch, try open(flipped(10)))                    // context tag
-        XCTAssertFIPSError(.keyCommitmentMismatch, try open(flipped(20)))              // commitment
-        XCTAssertFIPSError(.authenticationFailure, try open(flipped(46)))              // nonce
-        XCTAssertFIPSError(.authenticationFailure, try open(flipped(60)))              // ciphertext
-        XCTAssertFIPSError(.authenticationFailure, try open(flipped(good.count - 1)))  // tag
-        XCTAssertFIPSError(.authenticationFailure, try open(good.prefix(good.count - 1)))
-        XCTAssertFIPSError(.authenticationFailure, try open(good + [0]))
-        XCTAssertFIPSError(.contextMismatch, try open(good, context: "other"))
-        XCTAssertFIPSError(.authenticationFailure, try open(good, aad: Data("aae".utf8)))
-        XCTAssertFIPSError(.authenticationFailure, try open(good, aad: Data()))
+        assertKeyringError(.invalidEncoding, try open(Data()))
+        assertKeyringError(.invalidEncoding, try open(good.prefix(3)))
+        assertKeyringError(.invalidEncoding, try open(good.prefix(72)))
+        assertKeyringError(.invalidEncoding, try open(flipped(0)))                     // magic
+        assertKeyringError(.unsupportedFormat, try open(flipped(4)))                   // format version
+        assertKeyringError(.invalidEncoding, try open(flipped(8)))                     // key version 1 → 0
+        assertKeyringError(.unknownKeyVersion, try open({ var d = good; d[7] = 9; return d }()))
+        assertKeyringError(.contextMismatch, try open(flipped(10)))                    // context tag
+        assertKeyringError(.keyCommitmentMismatch, try open(flipped(20)))              // commitment
+        assertKeyringError(.authenticationFailure, try open(flipped(46)))              // nonce
+        assertKeyringError(.authenticationFailure, try open(flipped(60)))              // ciphertext
+        assertKeyringError(.authenticationFailure, try open(flipped(good.count - 1)))  // tag
+        assertKeyringError(.authenticationFailure, try open(good.prefix(good.count - 1)))
+        assertKeyringError(.authenticationFailure, try open(good + [0]))
+        assertKeyringError(.contextMismatch, try open(good, context: "other"))
+        assertKeyringError(.authenticationFailure, try open(good, aad: Data("aae".utf8)))
+        assertKeyringError(.authenticationFailure, try open(good, aad: Data()))
         let other = try Keyring.generate()
-        XCTAssertFIPSError(.keyCommitmentMismatch, try other.decrypt(good, context: "ctx", authenticating: aad))
+        assertKeyringError(.keyCommitmentMismatch, try other.decrypt(good, context: "ctx", authenticating: aad))
         try ring.rotate(); try ring.setMinimumDecryptionVersion(2)
-        XCTAssertFIPSError(.keyVersionTooOld, try open(good))
+        assertKeyringError(.keyVersionTooOld, try open(good))
     }
 
     func testFlippedKeyVersionToZeroIsInvalidEncoding() throws {
         let ring = try Keyring.generate()
         var e = try ring.encrypt(message, context: "ctx")
         e[8] ^= 1
-        XCTAssertFIPSError(.invalidEncoding, try ring.decrypt(e, context: "ctx"))
+        assertKeyringError(.invalidEncoding, try ring.decrypt(e, context: "ctx"))
     }
 
     func testEnvelopeMutationFuzz() throws {
@@ -263,8 +263,8 @@ final class KeyringTests: XCTestCase {
         try ring.rotate()
         XCTAssertNotEqual(a1, try ring.deriveKey(purpose: "audit"))
         XCTAssertEqual(a1, try ring.deriveKey(purpose: "audit", version: 1))
-        XCTAssertFIPSError(.invalidParameter, try ring.deriveKey(purpose: "audit", byteCount: 8))
-        XCTAssertFIPSError(.unknownKeyVersion, try ring.deriveKey(purpose: "audit", version: 3))
+        assertKeyringError(.invalidParameter, try ring.deriveKey(purpose: "audit", byteCount: 8))
+        assertKeyringError(.unknownKeyVersion, try ring.deriveKey(purpose: "audit", version: 3))
         XCTAssertEqual(a1.description, "SymmetricKey(256 bits, redacted)")
     }
 

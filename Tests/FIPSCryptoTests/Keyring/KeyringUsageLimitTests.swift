@@ -14,7 +14,7 @@ final class KeyringUsageLimitTests: XCTestCase {
 
     func testWarnThenRefuseAtTheLimitAndPersist() throws {
         let ring = try Keyring.generate()
-        let events = EventRecorder()
+        let events = KeyringEventRecorder()
         let m = material(ring, 1)
         m.seals.store(Keyring.sealWarningThreshold - 1, ordering: .relaxed)
         _ = try ring.encrypt(Data("a".utf8), context: "c")
@@ -24,8 +24,8 @@ final class KeyringUsageLimitTests: XCTestCase {
 
         m.seals.store(ApprovedPolicy.gcmInvocationLimit - 1, ordering: .relaxed)
         let last = try ring.encrypt(Data("last".utf8), context: "c")
-        XCTAssertFIPSError(.usageLimitExceeded, try ring.encrypt(Data("one too many".utf8), context: "c"))
-        XCTAssertFIPSError(.usageLimitExceeded, try ring.encrypt(Data(), context: "other"))
+        assertKeyringError(.usageLimitExceeded, try ring.encrypt(Data("one too many".utf8), context: "c"))
+        assertKeyringError(.usageLimitExceeded, try ring.encrypt(Data(), context: "other"))
         XCTAssertTrue(events.all.contains { $0.action == "key-usage-limit" && $0.outcome == .failure })
         XCTAssertEqual(ring.versions[0].sealCount, ApprovedPolicy.gcmInvocationLimit)
         XCTAssertEqual(try ring.decrypt(last, context: "c"), Data("last".utf8))   // opening is not limited
@@ -37,11 +37,11 @@ final class KeyringUsageLimitTests: XCTestCase {
         try store.save(ring)
         let reloaded = try store.load()
         XCTAssertEqual(reloaded.versions[0].sealCount, ApprovedPolicy.gcmInvocationLimit)
-        XCTAssertFIPSError(.usageLimitExceeded, try reloaded.encrypt(Data("x".utf8), context: "c"))
+        assertKeyringError(.usageLimitExceeded, try reloaded.encrypt(Data("x".utf8), context: "c"))
         try reloaded.rotate()
         let fresh = try reloaded.encrypt(Data("x".utf8), context: "c")
         XCTAssertEqual(try Keyring.keyVersion(of: fresh), 2)
-        XCTAssertFIPSError(.usageLimitExceeded, try reloaded.rewrap(fresh, context: "c", authenticating: Data(), toVersion: 1))
+        assertKeyringError(.usageLimitExceeded, try reloaded.rewrap(fresh, context: "c", authenticating: Data(), toVersion: 1))
         events.stop()
     }
 

@@ -24,7 +24,7 @@ final class KeystoreTests: XCTestCase {
         XCTAssertEqual(try mode(kekURL), 0o600)
         XCTAssertEqual(try mode(store.keyringFile), 0o600)
         XCTAssertEqual(try Data(contentsOf: kekURL).count, 32)
-        XCTAssertFIPSError(.invalidKeyringState, try Keystore.initialize(directory: dir, kek: .file(kekURL)))
+        assertKeyringError(.invalidKeyringState, try Keystore.initialize(directory: dir, kek: .file(kekURL)))
 
         let ring = try store.load()
         XCTAssertEqual(ring.primaryVersion, 1)
@@ -67,14 +67,14 @@ final class KeystoreTests: XCTestCase {
         let elsewhere = dir.deletingLastPathComponent().appendingPathComponent("kek-elsewhere")
         try FileManager.default.moveItem(at: kekURL, to: elsewhere)
         try FileManager.default.createSymbolicLink(at: kekURL, withDestinationURL: elsewhere)
-        XCTAssertFIPSError(.insecurePermissions, try store.load())
+        assertKeyringError(.insecurePermissions, try store.load())
     }
 
     func testOwnedByAnotherUserRefused() throws {
         guard geteuid() == 0 else { throw XCTSkip("needs root to chown a file to another uid") }
         let store = try Keystore.initialize(directory: dir, kek: .file(kekURL))
         XCTAssertEqual(chown(kekURL.path, 65534, 65534), 0)
-        XCTAssertFIPSError(.insecurePermissions, try store.load())
+        assertKeyringError(.insecurePermissions, try store.load())
     }
 
     func testWrongKEKTamperedAndBadFiles() throws {
@@ -82,26 +82,26 @@ final class KeystoreTests: XCTestCase {
         let other = dir.deletingLastPathComponent().appendingPathComponent("other-kek")
         try SecureRandom.bytes(count: 32).write(to: other)
         XCTAssertEqual(chmod(other.path, 0o600), 0)
-        XCTAssertFIPSError(.authenticationFailure, try Keystore(directory: dir, kek: .file(other)).load())
+        assertKeyringError(.authenticationFailure, try Keystore(directory: dir, kek: .file(other)).load())
         try SecureRandom.bytes(count: 31).write(to: other)
-        XCTAssertFIPSError(.invalidEncoding, try Keystore(directory: dir, kek: .file(other)).load())
-        XCTAssertFIPSError(.invalidKeyringState, try Keystore(directory: dir, kek: .passphrase("correct horse battery")).load())
+        assertKeyringError(.invalidEncoding, try Keystore(directory: dir, kek: .file(other)).load())
+        assertKeyringError(.invalidKeyringState, try Keystore(directory: dir, kek: .passphrase("correct horse battery")).load())
 
         var bytes = try Data(contentsOf: store.keyringFile)
         let original = bytes
         bytes[bytes.count - 20] ^= 1
         try bytes.write(to: store.keyringFile)
-        XCTAssertFIPSError(.authenticationFailure, try store.load())
+        assertKeyringError(.authenticationFailure, try store.load())
         bytes = original; bytes[4] = 9
         try bytes.write(to: store.keyringFile)
-        XCTAssertFIPSError(.unsupportedFormat, try store.load())
+        assertKeyringError(.unsupportedFormat, try store.load())
         bytes = original; bytes[0] = 0
         try bytes.write(to: store.keyringFile)
-        XCTAssertFIPSError(.invalidEncoding, try store.load())
+        assertKeyringError(.invalidEncoding, try store.load())
         try original.prefix(20).write(to: store.keyringFile)
-        XCTAssertFIPSError(.invalidEncoding, try store.load())
+        assertKeyringError(.invalidEncoding, try store.load())
         try FileManager.default.removeItem(at: store.keyringFile)
-        XCTAssertFIPSError(.ioFailure, try store.load())
+        assertKeyringError(.ioFailure, try store.load())
     }
 
     func testPassphraseKeystore() throws {
@@ -111,8 +111,8 @@ final class KeystoreTests: XCTestCase {
         let reopened = try Keystore(directory: dir, kek: .passphrase("correct horse battery staple")).load()
         XCTAssertEqual(reopened.primaryVersion, 2)
         XCTAssertEqual(try reopened.decrypt(e, context: "p"), Data("x".utf8))
-        XCTAssertFIPSError(.authenticationFailure, try Keystore(directory: dir, kek: .passphrase("wrong horse battery staple")).load())
-        XCTAssertFIPSError(.invalidKeyringState, try Keystore(directory: dir, kek: .file(kekURL)).load())
+        assertKeyringError(.authenticationFailure, try Keystore(directory: dir, kek: .passphrase("wrong horse battery staple")).load())
+        assertKeyringError(.invalidKeyringState, try Keystore(directory: dir, kek: .file(kekURL)).load())
         // header: magic, version 1, kind 2, iterations 600000 big-endian, salt 32 bytes
         let h = Array(try Data(contentsOf: store.keyringFile).prefix(11))
         XCTAssertEqual(h, Array("FCKs".utf8) + [1, 2, 0x00, 0x09, 0x27, 0xC0, 32])
@@ -134,7 +134,7 @@ final class KeystoreTests: XCTestCase {
 
     func testFromEnvironmentRequiresDirectory() throws {
         if ProcessInfo.processInfo.environment["FIPSCRYPTO_KEYSTORE"] == nil {
-            XCTAssertFIPSError(.invalidParameter, try Keystore.fromEnvironment())
+            assertKeyringError(.invalidParameter, try Keystore.fromEnvironment())
         }
     }
 
