@@ -67,13 +67,13 @@ public struct Keystore: Sendable {
         guard chmod(directory.path, 0o700) == 0 else { throw posixError("chmod", directory.path) }
         try checkPermissions(directory.path, isDirectory: true)
         let store = Keystore(directory: directory, kek: kek)
-        if case .file(let url) = kek, !fm.fileExists(atPath: url.path) {
-            let bytes = try SymmetricKey.generate(size: .bits256)
-            try bytes.withUnsafeBytes { try writeNewFile(url.path, $0) }
-        }
         return try store.withLock {
             guard !fm.fileExists(atPath: store.keyringFile.path) else {
                 throw FIPSError(.invalidKeyringState, "a keystore already exists at \(store.keyringFile.path); it is never overwritten")
+            }
+            if case .file(let url) = kek, !fm.fileExists(atPath: url.path) {
+                let bytes = try SymmetricKey.generate(size: .bits256)
+                try bytes.withUnsafeBytes { try writeNewFile(url.path, $0) }
             }
             try store.saveLocked(try Keyring.generate())
             return store
