@@ -88,8 +88,7 @@ public struct Keystore: Sendable {
     ///   ``FIPSError/Code/authenticationFailure`` (wrong KEK or passphrase, or a modified file).
     public func load() throws -> Keyring {
         try Keystore.checkPermissions(directory.path, isDirectory: true)
-        try Keystore.checkPermissions(keyringFile.path, isDirectory: false)
-        var file = try Keystore.readFile(keyringFile.path)
+        var file = try Keystore.readSecretFile(keyringFile.path)
         defer { secureZero(&file) }
         return try file.withUnsafeBytes { f in
             let header = try KeystoreFormat.parseHeader(f)
@@ -158,8 +157,7 @@ public struct Keystore: Sendable {
     /// - Throws: ``FIPSError/Code/insecurePermissions``, ``FIPSError/Code/ioFailure``,
     ///   ``FIPSError/Code/invalidEncoding`` (empty or not UTF-8).
     public static func readPassphrase(_ url: URL) throws -> String {
-        try checkPermissions(url.path, isDirectory: false)
-        var d = try readFile(url.path)
+        var d = try readSecretFile(url.path)
         defer { secureZero(&d) }
         guard let s = String(data: d, encoding: .utf8) else { throw FIPSError(.invalidEncoding, "the passphrase file \(url.path) is not UTF-8") }
         let line = s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -219,8 +217,7 @@ public struct Keystore: Sendable {
     }
 
     static func readKEKFile(_ url: URL) throws -> SymmetricKey {
-        try checkPermissions(url.path, isDirectory: false)
-        var d = try readFile(url.path)
+        var d = try readSecretFile(url.path)
         defer { secureZero(&d) }
         guard d.count == 32 else {
             throw FIPSError(.invalidEncoding, "the KEK file \(url.path) must hold exactly 32 bytes, it holds \(d.count)")
@@ -240,17 +237,22 @@ public struct Keystore: Sendable {
         return try body()
     }
 
-    /// Refuses a path that is group/other-accessible or not owned by this user.
+    /// Refuses a directory that is group/other-accessible or not owned by this user.
     static func checkPermissions(_ path: String, isDirectory: Bool) throws {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             throw FIPSError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))")
         }
+        try check(st, path, isDirectory: isDirectory)
+    }
+
+    /// The ssh-style rule: the right type, owned by this user, no group/other permission bits.
+    static func check(_ st: stat, _ path: String, isDirectory: Bool) throws {
         let type = st.st_mode & S_IFMT
         if isDirectory {
             guard type == S_IFDIR else { throw FIPSError(.ioFailure, "\(path) is not a directory") }
         } else {
-            guard type == S_IFREG else { throw FIPSError(.insecurePermissions, "\(path) is not a regular file (symbolic links are refused)") }
+            guard type == S_IFREG else { throw FIPSError(.insecurePermissions, "\(path) is not a regular file") }
         }
         guard st.st_uid == geteuid() else {
             throw FIPSError(.insecurePermissions, "\(path) is owned by uid \(st.st_uid), not by this user (uid \(geteuid())); fix it with: chown \(geteuid()) \(path)")
@@ -263,14 +265,31 @@ public struct Keystore: Sendable {
         }
     }
 
-    static func readFile(_ path: String) throws -> Data {
-        guard let h = FileHandle(forReadingAtPath: path) else {
+    /// Opens a file holding secrets without following a symbolic link, checks owner and mode on the open
+    /// descriptor (no window between check and read), and reads it.
+    static func readSecretFile(_ path: String) throws -> Data {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw FIPSError(.insecurePermissions, "\(path) is a symbolic link; key files must be regular files") }
             throw FIPSError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
-        defer { try? h.close() }
-        do { return try h.readToEnd() ?? Data() } catch {
-            throw FIPSError(.ioFailure, "cannot read \(path): \(error.localizedDescription)")
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw posixError("fstat", path) }
+        try check(st, path, isDirectory: false)
+        guard st.st_size <= 1 << 30 else { throw FIPSError(.invalidEncoding, "\(path) is implausibly large") }
+        var data = Data(count: Int(st.st_size))
+        var off = 0
+        try data.withUnsafeMutableBytes { buf in
+            while off < buf.count {
+                let n = read(fd, buf.baseAddress! + off, buf.count - off)
+                if n < 0 { if errno == EINTR { continue }; throw posixError("read", path) }
+                if n == 0 { break }
+                off += n
+            }
         }
+        if off < data.count { data.count = off }
+        return data
     }
 
     /// Creates `path` (which must not exist) with mode 0600 and writes `bytes`, fsynced.
