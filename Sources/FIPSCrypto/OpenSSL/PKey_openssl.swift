@@ -65,7 +65,7 @@ enum PKeyEngine {
                 clearOpenSSLErrors()
                 throw FIPSError(.notApproved, "ECDSA refused by policy: the key has explicit or unnamed curve parameters (P-256, P-384, P-521 only)")
             }
-            let group = String(cString: name)
+            let group = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard let curve = ECCurve.approved.first(where: { $0.openSSLNames.contains(group) }) else {
                 throw FIPSError(.notApproved, "ECDSA refused by policy: curve \(group) is not approved (P-256, P-384, P-521 only)")
             }
@@ -93,6 +93,7 @@ enum PKeyEngine {
         let key = try decode(core: core, input, pem: pem, spki: false, selection: selectKeyPair, passphrase: passphrase,
                              failure: encrypted ? .wrongPassphrase : .invalidEncoding,
                              what: encrypted ? "decrypting the private key (wrong passphrase or damaged key)" : "decoding the private key")
+        _ = try shape(of: key) // refuse a non-approved key by name before looking inside it
         guard hasPrivateComponent(key) else {
             throw FIPSError(.invalidEncoding, "the input holds a public key where a private key was expected")
         }
@@ -125,7 +126,13 @@ enum PKeyEngine {
         let rc = OSSL_DECODER_from_data(dctx, &data, &remaining)
         guard rc == 1, let p = pkey else {
             if let p = pkey { EVP_PKEY_free(p) }
-            throw FIPSError(failure, "\(what) failed: the input is not a valid key", openSSLErrors: drainOpenSSLErrors())
+            let errors = drainOpenSSLErrors()
+            if failure == .invalidEncoding, let name = KeyAlgorithmIdentifier.nonApprovedAlgorithm(in: input, pem: pem) {
+                // A well-formed key of a kind the module's context cannot even load (e.g. secp256k1 under the FIPS provider).
+                throw FIPSError(.notApproved, "signature key refused by policy: \(name) is not approved (ECDSA P-256/384/521 and RSA ≥ 2048 only)",
+                                openSSLErrors: errors)
+            }
+            throw FIPSError(failure, "\(what) failed: the input is not a valid key", openSSLErrors: errors)
         }
         let key = PKey(taking: p)
         if !pem && remaining != 0 {

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Names the algorithm of a key that OpenSSL's decoders in the module's context could not load, so that a key of a
+/// known but non-approved kind (secp256k1, X25519, ... which the FIPS provider cannot even decode) is refused with
+/// ``FIPSError/Code/notApproved`` rather than reported as malformed.
+///
+/// Reads only the outer DER structure of a PKCS#8 `PrivateKeyInfo` or a `SubjectPublicKeyInfo` (no key material is
+/// interpreted): the AlgorithmIdentifier's OID and, for EC keys, the named-curve OID.
+enum KeyAlgorithmIdentifier {
+    /// A name for a non-approved key algorithm found in `input` (PEM or DER), or `nil` if none is recognised.
+    static func nonApprovedAlgorithm(in input: UnsafeRawBufferPointer, pem: Bool) -> String? {
+        let der: [UInt8]
+        if pem {
+            guard let d = pemBody(String(decoding: input, as: UTF8.self)) else { return nil }
+            der = d
+        } else {
+            der = Array(input)
+        }
+        guard let (alg, param) = algorithmIdentifier(der) else { return nil }
+        if alg == ecPublicKey {
+            guard let param else { return "EC key with explicit curve parameters" }
+            if approvedCurves.contains(param) { return nil }
+            return "EC key on curve \(curveNames[param] ?? "OID \(param.map { String(format: "%02x", $0) }.joined())")"
+        }
+        return algorithmNames[alg]
+    }
+
+    // DER OID contents (without tag and length).
+    static let ecPublicKey: [UInt8] = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]             // 1.2.840.10045.2.1
+    static let approvedCurves: [[UInt8]] = [
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],                                       // P-256
+        [0x2b, 0x81, 0x04, 0x00, 0x22],                                                         // P-384
+        [0x2b, 0x81, 0x04, 0x00, 0x23],                                                         // P-521
+    ]
+    static let curveNames: [[UInt8]: String] = [
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01]: "P-192 (secp192r1)",
+        [0x2b, 0x81, 0x04, 0x00, 0x21]: "P-224 (secp224r1)",
+        [0x2b, 0x81, 0x04, 0x00, 0x0a]: "secp256k1",
+        [0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07]: "brainpoolP256r1",
+        [0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d]: "SM2",
+    ]
+    static let algorithmNames: [[UInt8]: String] = [
+        [0x2b, 0x65, 0x70]: "Ed25519",
+        [0x2b, 0x65, 0x71]: "Ed448",
+        [0x2b, 0x65, 0x6e]: "X25519",
+        [0x2b, 0x65, 0x6f]: "X448",
+        [0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01]: "DSA",
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01]: "DH",
+        [0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01]: "X9.42 DH",
+    ]
+
+    /// The base64 body of the first PEM block.
+    private static func pemBody(_ text: String) -> [UInt8]? {
+        guard let begin = text.range(of: "-----BEGIN "),
+              let headerEnd = text[begin.upperBound...].range(of: "-----"),
+              let end = text[headerEnd.upperBound...].range(of: "-----END ") else { return nil }
+        let body = text[headerEnd.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+        return Data(base64Encoded: String(body)).map(Array.init)
+    }
+
+    /// `SEQUENCE { [INTEGER version,] SEQUENCE { OID algorithm, [OID parameter] }, ... }`.
+    private static func algorithmIdentifier(_ der: [UInt8]) -> ([UInt8], [UInt8]?)? {
+        guard let outer = element(der, at: 0), outer.tag == 0x30 else { return nil }
+        var pos = outer.contentStart
+        guard var first = element(der, at: pos) else { return nil }
+        if first.tag == 0x02 { // PKCS#8 version
+            pos = first.end
+            guard let next = element(der, at: pos) else { return nil }
+            first = next
+        }
+        guard first.tag == 0x30, let oid = element(der, at: first.contentStart), oid.tag == 0x06 else { return nil }
+        let alg = Array(der[oid.contentStart..<oid.end])
+        var param: [UInt8]? = nil
+        if oid.end < first.end, let p = element(der, at: oid.end), p.tag == 0x06 {
+            param = Array(der[p.contentStart..<p.end])
+        }
+        return (alg, param)
+    }
+
+    private struct Element { var tag: UInt8; var contentStart: Int; var end: Int }
+
+    /// One DER element at `offset` (definite lengths up to 4 length bytes), bounds-checked.
+    private static func element(_ der: [UInt8], at offset: Int) -> Element? {
+        guard offset + 2 <= der.count else { return nil }
+        let tag = der[offset]
+        var length = Int(der[offset + 1])
+        var start = offset + 2
+        if length & 0x80 != 0 {
+            let n = length & 0x7f
+            guard n >= 1, n <= 4, start + n <= der.count else { return nil }
+            length = 0
+            for i in 0..<n { length = (length << 8) | Int(der[start + i]) }
+            start += n
+        }
+        guard start + length <= der.count else { return nil }
+        return Element(tag: tag, contentStart: start, end: start + length)
+    }
+}
