@@ -96,7 +96,7 @@ enum SelfTests {
         },
         Test(name: "ECDSA-P256-PCT", family: "ECDSA", kind: "PCT") { core in
             // Pair-wise consistency through the API's own path: generate, sign, verify; a flipped message must fail.
-            let key = try PrivateKeyStorage.generate(core: core, .ec(.p256))
+            let key = try PrivateKeyStorage.generate(core: core, .ec(.p256), audited: false)
             let message = Array("FIPSCrypto ECDSA P-256 pair-wise consistency test".utf8)
             var flipped = message
             flipped[0] ^= 0x01

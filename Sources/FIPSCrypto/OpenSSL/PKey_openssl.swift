@@ -74,6 +74,13 @@ enum PKeyEngine {
         if EVP_PKEY_is_a(p, "RSA") == 1 {
             let bits = Int(EVP_PKEY_get_bits(p))
             try SignaturePolicy.checkLoadedRSA(bits: bits)
+            // FIPS 186-5 §5.4: the public exponent is odd and 2^16 < e < 2^256.
+            var e: OpaquePointer? = nil
+            guard EVP_PKEY_get_bn_param(p, "e", &e) == 1, let e else { throw FIPSError.openSSL(.invalidEncoding, "EVP_PKEY_get_bn_param(e)") }
+            defer { BN_free(e) }
+            let eBits = Int(BN_num_bits(e))
+            try ApprovedPolicy.require(BN_is_odd(e) == 1 && eBits >= 17 && eBits <= 256 /* odd with ≥ 17 bits: > 2^16 */,
+                                       "RSA", "public exponent \(eBits <= 64 ? "e = \(BN_get_word(e))" : "of \(eBits) bits") is outside FIPS 186-5's odd 2^16 < e < 2^256")
             return .rsa(bits: bits)
         }
         let type = EVP_PKEY_get0_type_name(p).map { String(cString: $0) } ?? "unknown"
@@ -85,6 +92,10 @@ enum PKeyEngine {
     /// Decodes a private key (PEM or DER: PKCS#8, encrypted PKCS#8, SEC1, PKCS#1) in the module's library context.
     static func decodePrivate(core: ModuleCore, _ input: UnsafeRawBufferPointer, pem: Bool,
                               passphrase: UnsafeRawBufferPointer?) throws -> PKey {
+        if pem && String(decoding: input, as: UTF8.self).contains("Proc-Type: 4,ENCRYPTED") {
+            // Legacy OpenSSL PEM encryption derives its key with EVP_BytesToKey over MD5: not an approved KDF.
+            throw FIPSError(.notApproved, "PEM encryption refused by policy: legacy 'Proc-Type: 4,ENCRYPTED' PEM derives its key with MD5; use encrypted PKCS#8 (ENCRYPTED PRIVATE KEY)")
+        }
         let encrypted = looksEncrypted(input, pem: pem)
         if encrypted && passphrase == nil {
             throw FIPSError(.wrongPassphrase, "the private key is encrypted and no passphrase was given")
@@ -142,12 +153,11 @@ enum PKeyEngine {
         return key
     }
 
-    /// Encrypted PEM (PKCS#8 `ENCRYPTED PRIVATE KEY` or a legacy `Proc-Type: 4,ENCRYPTED` header) or DER that
-    /// parses as an `EncryptedPrivateKeyInfo`.
+    /// Encrypted PKCS#8: PEM `ENCRYPTED PRIVATE KEY`, or DER that parses as an `EncryptedPrivateKeyInfo`.
     private static func looksEncrypted(_ input: UnsafeRawBufferPointer, pem: Bool) -> Bool {
         if pem {
             let text = String(decoding: input, as: UTF8.self)
-            return text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED")
+            return text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
         }
         guard let base = input.baseAddress, input.count > 0 else { return false }
         var p: UnsafePointer<UInt8>? = base.assumingMemoryBound(to: UInt8.self)

@@ -11,17 +11,32 @@ struct PrivateKeyStorage: Sendable {
     let publicKey: PublicKeyStorage
 
     /// Generates a key in the module's library context (the policy is checked first).
-    static func generate(core: ModuleCore, _ shape: KeyShape) throws -> PrivateKeyStorage {
-        let pkey = try PKeyEngine.generate(core: core, shape)
-        return try make(core: core, pkey)
+    /// - Parameter audited: Raise a ``SecurityEvent`` (the public API does; the self-test's PCT key does not).
+    static func generate(core: ModuleCore, _ shape: KeyShape, audited: Bool = true) throws -> PrivateKeyStorage {
+        do {
+            let key = try make(core: core, try PKeyEngine.generate(core: core, shape))
+            if audited {
+                SecurityEvents.emit(SecurityEvent(category: .keyManagement, action: "signing-key-generated", outcome: .success,
+                                                  metadata: ["key.kind": shape.kindName, "key.fingerprint": key.publicKey.fingerprint]))
+            }
+            return key
+        } catch let e as FIPSError {
+            if audited { emitFailure(e, action: "signing-key-generate", kind: shape.kindName) }
+            throw e
+        }
     }
 
     /// Decodes PEM or DER (PKCS#8, encrypted PKCS#8, SEC1, PKCS#1) and checks the key against the policy.
     static func decode(core: ModuleCore, _ input: UnsafeRawBufferPointer, pem: Bool, passphrase: String?) throws -> PrivateKeyStorage {
-        let pkey = try withPassphraseBytes(passphrase) { pass in
-            try PKeyEngine.decodePrivate(core: core, input, pem: pem, passphrase: pass)
+        do {
+            let pkey = try withPassphraseBytes(passphrase) { pass in
+                try PKeyEngine.decodePrivate(core: core, input, pem: pem, passphrase: pass)
+            }
+            return try make(core: core, pkey)
+        } catch let e as FIPSError {
+            emitFailure(e, action: "private-key-load", kind: nil)
+            throw e
         }
-        return try make(core: core, pkey)
     }
 
     /// Decodes PEM text.
@@ -61,9 +76,14 @@ struct PublicKeyStorage: Sendable {
 
     /// Decodes a SubjectPublicKeyInfo (PEM or DER) and checks the key against the policy.
     static func decode(core: ModuleCore, _ input: UnsafeRawBufferPointer, pem: Bool) throws -> PublicKeyStorage {
-        let pkey = try PKeyEngine.decodePublic(core: core, input, pem: pem)
-        let shape = try PKeyEngine.shape(of: pkey)
-        return PublicKeyStorage(pkey: pkey, shape: shape, spki: try PKeyEngine.publicKeyDER(pkey))
+        do {
+            let pkey = try PKeyEngine.decodePublic(core: core, input, pem: pem)
+            let shape = try PKeyEngine.shape(of: pkey)
+            return PublicKeyStorage(pkey: pkey, shape: shape, spki: try PKeyEngine.publicKeyDER(pkey))
+        } catch let e as FIPSError {
+            emitFailure(e, action: "public-key-load", kind: nil)
+            throw e
+        }
     }
 
     static func decode(core: ModuleCore, pem: String) throws -> PublicKeyStorage {
@@ -123,4 +143,18 @@ extension KeyShape {
         case .rsa: return .sha256
         }
     }
+}
+
+/// Raises a ``SecurityEvent`` for a policy refusal or a failed decryption (malformed input raises none: it is
+/// not a security decision). The reason names algorithms and sizes only, never key material or passphrases.
+func emitFailure(_ error: FIPSError, action: String, kind: String?) {
+    let category: SecurityEvent.Category
+    switch error.code {
+    case .notApproved: category = .policyRefusal
+    case .wrongPassphrase: category = .cryptoFailure
+    default: return
+    }
+    var metadata: [String: String] = ["error.code": error.code.identifier]
+    if let kind { metadata["key.kind"] = kind }
+    SecurityEvents.emit(SecurityEvent(category: category, action: action, outcome: .failure, reason: error.reason, metadata: metadata))
 }

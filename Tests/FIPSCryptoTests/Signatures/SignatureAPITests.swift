@@ -111,6 +111,22 @@ final class SignatureAPITests: XCTestCase {
         XCTAssertEqual(SigningPublicKey(p.publicKey).kind, .p384)
     }
 
+    func testOneKeyFromManyThreads() throws {
+        let ec = P256.Signing.PrivateKey()
+        let rsa = try SigningPrivateKey.generate(.rsa2048)
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            let m = Data("message \(i)".utf8)
+            do {
+                let s = try ec.signature(for: m)
+                if !ec.publicKey.isValidSignature(s, for: m) { failures.add() }
+                let r = try rsa.signature(for: m)
+                if !rsa.publicKey.isValidSignature(r, for: m) || rsa.publicKey.isValidSignature(r, for: m + [1]) { failures.add() }
+            } catch { failures.add() }
+        }
+        XCTAssertEqual(failures.value, 0)
+    }
+
     func testRSA3072And4096Generate() throws {
         let k = try SigningPrivateKey.generate(.rsa3072)
         XCTAssertEqual(k.kind, .rsa3072)
@@ -126,4 +142,11 @@ extension DispatchData {
         for p in parts { p.withUnsafeBytes { d.append($0) } }
         return d
     }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }

@@ -22,12 +22,16 @@ final class SignatureBadInputTests: XCTestCase {
           "secp256k1": ec.generate_private_key(ec.SECP256K1()),
           "ed25519": ed25519.Ed25519PrivateKey.generate(),
           "dsa2048": dsa.generate_private_key(2048),
+          "rsa2048e3": rsa.generate_private_key(3, 2048),
         }
         out = {}
         for n, k in keys.items():
             out[n + ".priv"] = k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode()
             out[n + ".privder"] = k.private_bytes(s.Encoding.DER, s.PrivateFormat.PKCS8, s.NoEncryption()).hex()
             out[n + ".pub"] = k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode()
+        p256 = ec.generate_private_key(ec.SECP256R1())
+        out["p256legacy.priv"] = p256.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL,
+                                                    s.BestAvailableEncryption(b"legacy passphrase")).decode()
         print(json.dumps(out))
         """
         if let r = try? TestSupport.run("python3", ["-c", script]), r.status == 0,
@@ -50,7 +54,7 @@ final class SignatureBadInputTests: XCTestCase {
     }
 
     func testNonApprovedPrivateKeysAreRefused() throws {
-        for name in ["rsa1024", "p192", "secp256k1", "ed25519", "dsa2048"] {
+        for name in ["rsa1024", "p192", "secp256k1", "ed25519", "dsa2048", "rsa2048e3"] {
             let pem = try key("\(name).priv")
             assertCode(.notApproved, "\(name) SigningPrivateKey PEM") { try SigningPrivateKey(pemRepresentation: pem) }
             assertCode(.notApproved, "\(name) SigningPrivateKey DER") {
@@ -62,7 +66,7 @@ final class SignatureBadInputTests: XCTestCase {
     }
 
     func testNonApprovedPublicKeysAreRefused() throws {
-        for name in ["rsa1024", "p192", "secp256k1", "ed25519", "dsa2048"] {
+        for name in ["rsa1024", "p192", "secp256k1", "ed25519", "dsa2048", "rsa2048e3"] {
             let pem = try key("\(name).pub")
             assertCode(.notApproved, "\(name) SigningPublicKey") { try SigningPublicKey(pemRepresentation: pem) }
             assertCode(.notApproved, "\(name) P256 PublicKey") { try P256.Signing.PublicKey(pemRepresentation: pem) }
@@ -78,6 +82,34 @@ final class SignatureBadInputTests: XCTestCase {
         let p192 = try key("p192.priv")
         do { _ = try SigningPrivateKey(pemRepresentation: p192); XCTFail("accepted P-192") } catch let e as FIPSError {
             XCTAssertTrue(e.reason.contains("refused by policy"), e.reason)
+        }
+    }
+
+    func testLegacyEncryptedPEMIsRefused() throws {
+        let pem = try key("p256legacy.priv")
+        XCTAssertTrue(pem.contains("Proc-Type: 4,ENCRYPTED"))
+        assertCode(.notApproved, "legacy PEM encryption") { try SigningPrivateKey(pemRepresentation: pem, passphrase: "legacy passphrase") }
+        assertCode(.notApproved, "legacy PEM encryption, no passphrase") { try SigningPrivateKey(pemRepresentation: pem) }
+    }
+
+    func testRefusalsAndGenerationRaiseSecurityEvents() throws {
+        let seen = EventBox()
+        let token = SecurityEvents.addHandler { seen.append($0) }
+        defer { SecurityEvents.removeHandler(token) }
+        let rsa = try key("rsa1024.priv")
+        _ = try? SigningPrivateKey(pemRepresentation: rsa)
+        let generated = try SigningPrivateKey.generate(.p384)
+        let enc = try generated.pemRepresentation(passphrase: "event test passphrase", iterations: 10_000)
+        _ = try? SigningPrivateKey(pemRepresentation: enc, passphrase: "not the passphrase")
+        _ = try? SigningPrivateKey(pemRepresentation: "garbage")
+        let events = seen.events
+        XCTAssertTrue(events.contains { $0.category == .policyRefusal && $0.action == "private-key-load" && ($0.reason ?? "").contains("1024") })
+        XCTAssertTrue(events.contains { $0.category == .keyManagement && $0.action == "signing-key-generated" && $0.metadata["key.kind"] == "p384" })
+        XCTAssertTrue(events.contains { $0.category == .cryptoFailure && $0.metadata["error.code"] == "wrongPassphrase" })
+        for e in events {
+            let text = "\(e.reason ?? "") \(e.metadata)"
+            XCTAssertFalse(text.contains("passphrase\""), text)
+            XCTAssertFalse(text.contains("not the passphrase") || text.contains("event test passphrase"), "a passphrase leaked: \(text)")
         }
     }
 
@@ -142,4 +174,12 @@ final class SignatureBadInputTests: XCTestCase {
         assertCode(.notApproved, "short passphrase") { try key.pemRepresentation(passphrase: "short") }
         assertCode(.notApproved, "too few iterations") { try key.pemRepresentation(passphrase: "correct horse battery", iterations: 9_999) }
     }
+}
+
+/// Collects events from the handler (which may run on any thread).
+final class EventBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [SecurityEvent] = []
+    func append(_ e: SecurityEvent) { lock.lock(); list.append(e); lock.unlock() }
+    var events: [SecurityEvent] { lock.lock(); defer { lock.unlock() }; return list }
 }
