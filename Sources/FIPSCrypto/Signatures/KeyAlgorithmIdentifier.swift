@@ -4,8 +4,8 @@ import Foundation
 /// known but non-approved kind (secp256k1, X25519, ... which the FIPS provider cannot even decode) is refused with
 /// ``FIPSError/Code/notApproved`` rather than reported as malformed.
 ///
-/// Reads only the outer DER structure of a PKCS#8 `PrivateKeyInfo` or a `SubjectPublicKeyInfo` (no key material is
-/// interpreted): the AlgorithmIdentifier's OID and, for EC keys, the named-curve OID.
+/// Reads only the outer DER structure of a PKCS#8 `PrivateKeyInfo`, a `SubjectPublicKeyInfo` or a SEC1
+/// `ECPrivateKey` (no key material is interpreted): the AlgorithmIdentifier's OID and, for EC keys, the named-curve OID.
 enum KeyAlgorithmIdentifier {
     /// A name for a non-approved key algorithm found in `input` (PEM or DER), or `nil` if none is recognised.
     static func nonApprovedAlgorithm(in input: UnsafeRawBufferPointer, pem: Bool) -> String? {
@@ -15,6 +15,10 @@ enum KeyAlgorithmIdentifier {
             der = d
         } else {
             der = Array(input)
+        }
+        if let curve = sec1Curve(der) {
+            if approvedCurves.contains(curve) { return nil }
+            return "EC key on curve \(curveNames[curve] ?? "OID \(curve.map { String(format: "%02x", $0) }.joined())")"
         }
         guard let (alg, param) = algorithmIdentifier(der) else { return nil }
         if alg == ecPublicKey {
@@ -75,6 +79,16 @@ enum KeyAlgorithmIdentifier {
             param = Array(der[p.contentStart..<p.end])
         }
         return (alg, param)
+    }
+
+    /// SEC1 `ECPrivateKey`: `SEQUENCE { INTEGER 1, OCTET STRING, [0] { OID namedCurve }, ... }` → the curve OID.
+    private static func sec1Curve(_ der: [UInt8]) -> [UInt8]? {
+        guard let outer = element(der, at: 0), outer.tag == 0x30,
+              let version = element(der, at: outer.contentStart), version.tag == 0x02,
+              let secret = element(der, at: version.end), secret.tag == 0x04,
+              let params = element(der, at: secret.end), params.tag == 0xa0,
+              let oid = element(der, at: params.contentStart), oid.tag == 0x06 else { return nil }
+        return Array(der[oid.contentStart..<oid.end])
     }
 
     private struct Element { var tag: UInt8; var contentStart: Int; var end: Int }

@@ -111,6 +111,27 @@ final class SignatureAPITests: XCTestCase {
         XCTAssertEqual(SigningPublicKey(p.publicKey).kind, .p384)
     }
 
+    func testNonContiguousInputs() throws {
+        func split(_ d: Data) -> DispatchData { DispatchData.fromParts([Array(d.prefix(3)), Array(d.dropFirst(3))]) }
+        let key = P384.Signing.PrivateKey()
+        let sig = try key.signature(for: message)
+        XCTAssertEqual(try P384.Signing.ECDSASignature(derRepresentation: split(sig.derRepresentation)).rawRepresentation, sig.rawRepresentation)
+        XCTAssertEqual(try P384.Signing.ECDSASignature(rawRepresentation: split(sig.rawRepresentation)).derRepresentation, sig.derRepresentation)
+        XCTAssertEqual(try P384.Signing.PublicKey(x963Representation: split(key.publicKey.x963Representation)).derRepresentation,
+                       key.publicKey.derRepresentation)
+        XCTAssertEqual(try P384.Signing.PublicKey(derRepresentation: split(key.publicKey.derRepresentation)).derRepresentation,
+                       key.publicKey.derRepresentation)
+        XCTAssertEqual(try P384.Signing.PrivateKey(derRepresentation: split(key.derRepresentation)).derRepresentation, key.derRepresentation)
+        XCTAssertEqual(try SigningPrivateKey(derRepresentation: split(key.derRepresentation)).kind, .p384)
+        let erased = try SigningPublicKey(derRepresentation: split(key.publicKey.derRepresentation))
+        XCTAssertTrue(erased.isValidSignature(split(sig.derRepresentation), for: split(message)))
+        let rsa = try RSA.Signing.PrivateKey(keySize: .bits2048)
+        let rsig = try rsa.signature(for: split(message))
+        XCTAssertTrue(rsa.publicKey.isValidSignature(RSA.Signing.RSASignature(rawRepresentation: split(rsig.rawRepresentation)), for: split(message)))
+        XCTAssertEqual(try RSA.Signing.PublicKey(derRepresentation: split(rsa.publicKey.derRepresentation)).keySizeInBits, 2048)
+        XCTAssertEqual(try RSA.Signing.PrivateKey(derRepresentation: split(rsa.derRepresentation)).keySizeInBits, 2048)
+    }
+
     func testOneKeyFromManyThreads() throws {
         let ec = P256.Signing.PrivateKey()
         let rsa = try SigningPrivateKey.generate(.rsa2048)

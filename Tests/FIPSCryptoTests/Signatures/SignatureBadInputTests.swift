@@ -29,6 +29,8 @@ final class SignatureBadInputTests: XCTestCase {
             out[n + ".priv"] = k.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode()
             out[n + ".privder"] = k.private_bytes(s.Encoding.DER, s.PrivateFormat.PKCS8, s.NoEncryption()).hex()
             out[n + ".pub"] = k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode()
+        out["secp256k1.sec1"] = keys["secp256k1"].private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()).decode()
+        out["p192.sec1"] = keys["p192"].private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()).decode()
         p256 = ec.generate_private_key(ec.SECP256R1())
         out["p256legacy.priv"] = p256.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL,
                                                     s.BestAvailableEncryption(b"legacy passphrase")).decode()
@@ -62,6 +64,14 @@ final class SignatureBadInputTests: XCTestCase {
             }
             assertCode(.notApproved, "\(name) P256 PrivateKey") { try P256.Signing.PrivateKey(pemRepresentation: pem) }
             assertCode(.notApproved, "\(name) RSA PrivateKey") { try RSA.Signing.PrivateKey(pemRepresentation: pem) }
+        }
+    }
+
+    func testNonApprovedSEC1KeysAreRefused() throws {
+        for name in ["secp256k1", "p192"] {
+            let pem = try key("\(name).sec1")
+            XCTAssertTrue(pem.contains("BEGIN EC PRIVATE KEY"))
+            assertCode(.notApproved, "\(name) SEC1") { try SigningPrivateKey(pemRepresentation: pem) }
         }
     }
 
