@@ -92,7 +92,7 @@ enum PKeyEngine {
     /// Decodes a private key (PEM or DER: PKCS#8, encrypted PKCS#8, SEC1, PKCS#1) in the module's library context.
     static func decodePrivate(core: ModuleCore, _ input: UnsafeRawBufferPointer, pem: Bool,
                               passphrase: UnsafeRawBufferPointer?) throws -> PKey {
-        if pem && String(decoding: input, as: UTF8.self).contains("Proc-Type: 4,ENCRYPTED") {
+        if pem && contains(input, "Proc-Type: 4,ENCRYPTED") {
             // Legacy OpenSSL PEM encryption derives its key with EVP_BytesToKey over MD5: not an approved KDF.
             throw FIPSError(.notApproved, "PEM encryption refused by policy: legacy 'Proc-Type: 4,ENCRYPTED' PEM derives its key with MD5; use encrypted PKCS#8 (ENCRYPTED PRIVATE KEY)")
         }
@@ -155,15 +155,22 @@ enum PKeyEngine {
 
     /// Encrypted PKCS#8: PEM `ENCRYPTED PRIVATE KEY`, or DER that parses as an `EncryptedPrivateKeyInfo`.
     private static func looksEncrypted(_ input: UnsafeRawBufferPointer, pem: Bool) -> Bool {
-        if pem {
-            let text = String(decoding: input, as: UTF8.self)
-            return text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        }
+        if pem { return contains(input, "-----BEGIN ENCRYPTED PRIVATE KEY-----") }
         guard let base = input.baseAddress, input.count > 0 else { return false }
         var p: UnsafePointer<UInt8>? = base.assumingMemoryBound(to: UInt8.self)
         guard let sig = d2i_X509_SIG(nil, &p, input.count) else { clearOpenSSLErrors(); return false }
         X509_SIG_free(sig)
         return true
+    }
+
+    /// Whether `haystack` contains the ASCII `needle` (searched in place: no copy of possibly secret input).
+    private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+        let n = UnsafeRawBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard n.count > 0, haystack.count >= n.count else { return false }
+        for i in 0...(haystack.count - n.count) where haystack[i] == n[0] {
+            if memcmp(haystack.baseAddress! + i, n.baseAddress!, n.count) == 0 { return true }
+        }
+        return false
     }
 
     private static func hasPrivateComponent(_ key: PKey) -> Bool {

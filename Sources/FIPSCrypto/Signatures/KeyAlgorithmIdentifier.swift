@@ -9,13 +9,15 @@ import Foundation
 enum KeyAlgorithmIdentifier {
     /// A name for a non-approved key algorithm found in `input` (PEM or DER), or `nil` if none is recognised.
     static func nonApprovedAlgorithm(in input: UnsafeRawBufferPointer, pem: Bool) -> String? {
-        let der: [UInt8]
+        // The input may hold a private key: the decoded copy is wiped before returning.
+        var der: [UInt8]
         if pem {
-            guard let d = pemBody(String(decoding: input, as: UTF8.self)) else { return nil }
+            guard let d = pemBody(input) else { return nil }
             der = d
         } else {
             der = Array(input)
         }
+        defer { secureZero(&der) }
         if let curve = sec1Curve(der) {
             if approvedCurves.contains(curve) { return nil }
             return "EC key on curve \(curveNames[curve] ?? "OID \(curve.map { String(format: "%02x", $0) }.joined())")"
@@ -53,13 +55,37 @@ enum KeyAlgorithmIdentifier {
         [0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01]: "X9.42 DH",
     ]
 
-    /// The base64 body of the first PEM block.
-    private static func pemBody(_ text: String) -> [UInt8]? {
-        guard let begin = text.range(of: "-----BEGIN "),
-              let headerEnd = text[begin.upperBound...].range(of: "-----"),
-              let end = text[headerEnd.upperBound...].range(of: "-----END ") else { return nil }
-        let body = text[headerEnd.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
-        return Data(base64Encoded: String(body)).map(Array.init)
+    /// The base64-decoded body of the first PEM block (decoded by hand, so no intermediate copies remain unwiped).
+    private static func pemBody(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        let bytes = UnsafeRawBufferPointer(rebasing: text.prefix(64 * 1024)) // a key's PEM is far smaller; bound the work
+        func find(_ pattern: String, from: Int) -> Int? {
+            let p = Array(pattern.utf8)
+            guard bytes.count >= p.count, from <= bytes.count - p.count else { return nil }
+            for i in from...(bytes.count - p.count) where bytes[i..<(i + p.count)].elementsEqual(p) { return i }
+            return nil
+        }
+        guard let begin = find("-----BEGIN ", from: 0),
+              let headerEnd = find("-----", from: begin + 11),
+              let end = find("-----END ", from: headerEnd + 5) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity((end - headerEnd) * 3 / 4)
+        var acc: UInt32 = 0, n = 0
+        for c in bytes[(headerEnd + 5)..<end] {
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = c - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = c - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "+"): v = 62
+            case UInt8(ascii: "/"): v = 63
+            case UInt8(ascii: "="), UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"): continue
+            default: secureZero(&out); return nil
+            }
+            acc = (acc << 6) | UInt32(v); n += 6
+            if n >= 8 { n -= 8; out.append(UInt8(truncatingIfNeeded: acc >> UInt32(n))) }
+        }
+        acc = 0
+        return out
     }
 
     /// `SEQUENCE { [INTEGER version,] SEQUENCE { OID algorithm, [OID parameter] }, ... }`.

@@ -181,6 +181,12 @@ final class SignatureBadInputTests: XCTestCase {
         assertCode(.wrongPassphrase, "wrong passphrase") { try SigningPrivateKey(pemRepresentation: pem, passphrase: "wrong horse battery") }
         assertCode(.wrongPassphrase, "no passphrase") { try SigningPrivateKey(pemRepresentation: pem) }
         assertCode(.wrongPassphrase, "typed API, encrypted") { try P256.Signing.PrivateKey(pemRepresentation: pem) }
+        // The same as DER (EncryptedPrivateKeyInfo).
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+        let der = try XCTUnwrap(Data(base64Encoded: body))
+        XCTAssertEqual(try SigningPrivateKey(derRepresentation: der, passphrase: "correct horse battery").publicKeyDER, key.publicKeyDER)
+        assertCode(.wrongPassphrase, "DER, wrong passphrase") { try SigningPrivateKey(derRepresentation: der, passphrase: "wrong horse battery") }
+        assertCode(.wrongPassphrase, "DER, no passphrase") { try SigningPrivateKey(derRepresentation: der) }
         assertCode(.notApproved, "short passphrase") { try key.pemRepresentation(passphrase: "short") }
         assertCode(.notApproved, "too few iterations") { try key.pemRepresentation(passphrase: "correct horse battery", iterations: 9_999) }
     }
