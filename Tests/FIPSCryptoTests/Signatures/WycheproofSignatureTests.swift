@@ -36,10 +36,13 @@ final class WycheproofSignatureTests: XCTestCase {
 
     struct Counts: CustomStringConvertible {
         var validVerified = 0, invalidRejected = 0, acceptableVerified = 0, acceptableRejected = 0, refused = 0
+        /// Of the rejections, how many were refused already when the DER signature was parsed (not canonical DER).
+        var rejectedAtParse = 0
         var total: Int { validVerified + invalidRejected + acceptableVerified + acceptableRejected + refused }
         var description: String {
             "\(validVerified) valid verified, \(invalidRejected) invalid rejected, "
                 + "\(acceptableVerified + acceptableRejected) acceptable (\(acceptableVerified) verified, \(acceptableRejected) rejected), \(refused) refused"
+                + (rejectedAtParse > 0 ? " [\(rejectedAtParse) rejections already at DER parsing]" : "")
         }
         mutating func record(_ test: Test, verified: Bool, file: StaticString = #filePath, line: UInt = #line) {
             switch test.result {
@@ -66,6 +69,7 @@ final class WycheproofSignatureTests: XCTestCase {
         for group in file.testGroups {
             XCTAssertEqual(group.sha, C.curve.digest == .sha256 ? "SHA-256" : C.curve.digest == .sha384 ? "SHA-384" : "SHA-512")
             let key = try ECDSASigning<C>.PublicKey(derRepresentation: TestSupport.bytes(hex: group.publicKeyDer))
+            let erased = try SigningPublicKey(derRepresentation: TestSupport.bytes(hex: group.publicKeyDer))
             // The X9.63 form loads to the same key.
             XCTAssertEqual(try ECDSASigning<C>.PublicKey(x963Representation: TestSupport.bytes(hex: group.publicKey.uncompressed)).derRepresentation,
                            key.derRepresentation)
@@ -81,7 +85,10 @@ final class WycheproofSignatureTests: XCTestCase {
                     }
                 } else {
                     verified = false
+                    counts.rejectedAtParse += 1
                 }
+                // The type-erased key hands the DER straight to OpenSSL (no parser of ours): same verdict.
+                XCTAssertEqual(erased.isValidSignature(TestSupport.bytes(hex: test.sig), for: msg), verified, "tcId \(test.tcId) via SigningPublicKey")
                 counts.record(test, verified: verified)
             }
         }
@@ -89,6 +96,7 @@ final class WycheproofSignatureTests: XCTestCase {
         XCTAssertEqual(counts.total, file.numberOfTests, "\(name): every test is counted")
         XCTAssertGreaterThan(counts.validVerified, 0)
         XCTAssertGreaterThan(counts.invalidRejected, 0)
+        XCTAssertGreaterThan(counts.rejectedAtParse, 0, "BER / malformed DER signatures are refused by the strict parser")
     }
 
     func testRSAPSS2048SHA256() throws {
