@@ -80,13 +80,6 @@ func pemEncode(_ der: some ContiguousBytes, label: String) -> String {
     return "-----BEGIN \(label)-----\n\(b64)\n-----END \(label)-----\n"
 }
 
-/// The PEM label of the first block in `pem`, if any.
-func pemLabel(_ pem: String) -> String? {
-    guard let start = pem.range(of: "-----BEGIN ") else { return nil }
-    guard let end = pem[start.upperBound...].range(of: "-----") else { return nil }
-    return String(pem[start.upperBound..<end.lowerBound])
-}
-
 /// Runs `body` with the UTF-8 bytes of a passphrase in a zeroizing buffer (the `String` itself cannot be wiped).
 func withPassphraseBytes<R>(_ passphrase: String?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
     guard let passphrase else { return try body(nil) }
