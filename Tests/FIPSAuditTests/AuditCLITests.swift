@@ -18,9 +18,9 @@ final class AuditCLITests: XCTestCase {
         r = try TestSupport.fipsctl(["status"], environment: env(dir))
         r = try TestSupport.fipsctl(["audit", "log", "--category", "scan", "--action", "x", "--outcome", "maybe", "--actor", "a"], environment: env(dir))
         XCTAssertEqual(r.status, 2)
-        r = try TestSupport.fipsctl(["audit", "tail", "-n", "4"], environment: env(dir))
+        r = try TestSupport.fipsctl(["audit", "tail", "-n", "12"], environment: env(dir))
         XCTAssertEqual(r.status, 0, r.err)
-        let tail = r.out.split(separator: "\n")
+        let tail = Array(r.out.split(separator: "\n").filter { !$0.contains("audit/audit-") }.suffix(4))
         XCTAssertEqual(tail.count, 4, r.out)
         XCTAssertTrue(tail[0].contains("#2") && tail[0].contains("scan/scan-started  success  user=ops  src=192.0.2.1"), String(tail[0]))
         XCTAssertTrue(tail[0].contains("api_token=[REDACTED]"))
@@ -33,6 +33,7 @@ final class AuditCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.out + r.err)
         XCTAssertTrue(r.out.hasPrefix("OK: 1 file(s)"), r.out)
         XCTAssertTrue(r.out.contains("MACs checked"), r.out)
+        XCTAssertNil(r.out.range(of: "; 0 checkpoint"), "checkpoints are signed with keys/checkpoint.pem: \(r.out)")
         r = try TestSupport.fipsctl(["audit", "verify", "--no-key", "--json"], environment: env(dir))
         XCTAssertEqual(r.status, 0, r.err)
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
@@ -53,12 +54,14 @@ final class AuditCLITests: XCTestCase {
         let file = dir.appendingPathComponent("audit.log")
         let copy = dir.deletingLastPathComponent().appendingPathComponent("copy.log")
         var lines = try AuditFixtures.lines(file)
-        lines[3] = lines[3].replacingOccurrences(of: "\"user.name\":\"u1\"", with: "\"user.name\":\"u9\"")
+        let i = try XCTUnwrap(lines.firstIndex { $0.contains("\"event.action\":\"access-denied\"") && $0.contains("\"user.name\":\"u1\"") })
+        let seq = try XCTUnwrap(AuditFixtures.json(lines[i])["event.sequence"] as? Int)
+        lines[i] = lines[i].replacingOccurrences(of: "\"user.name\":\"u1\"", with: "\"user.name\":\"u9\"")
         try AuditFixtures.writeLines(lines, to: copy)
         let r = try TestSupport.fipsctl(["audit", "verify", "--key-file", dir.appendingPathComponent("keys/root.key").path, copy.path],
                                         removingEnvironment: ["FIPSCRYPTO_AUDIT_DIR"])
         XCTAssertEqual(r.status, 1, r.out + r.err)
-        XCTAssertTrue(r.out.hasPrefix("BROKEN: edited at \(copy.path):4 (seq 4)"), r.out)
+        XCTAssertTrue(r.out.hasPrefix("BROKEN: edited at \(copy.path):\(i + 1) (seq \(seq))"), r.out)
         // A missing file named on the command line.
         let m = try TestSupport.fipsctl(["audit", "verify", "--no-key", dir.appendingPathComponent("nope.log").path], removingEnvironment: ["FIPSCRYPTO_AUDIT_DIR"])
         XCTAssertEqual(m.status, 1)
@@ -88,6 +91,27 @@ final class AuditCLITests: XCTestCase {
         XCTAssertEqual(tls.status, 1)
         let bad = try TestSupport.fipsctl(["audit", "ship", "--to", "http://x:1", "f"], removingEnvironment: ["FIPSCRYPTO_AUDIT_DIR"])
         XCTAssertEqual(bad.status, 1, bad.err)
+    }
+
+    /// With a keystore the chain's keys come from the keyring (pinned version), and survive a keyring rotation.
+    func testKeysFromTheKeystore() throws {
+        let base = try TestSupport.temporaryDirectory("fipsaudit-cli")
+        let ks = base.appendingPathComponent("ks"), dir = base.appendingPathComponent("audit")
+        var r = try TestSupport.fipsctl(["key", "init", "--keystore", ks.path], removingEnvironment: ["FIPSCRYPTO_KEYSTORE", "FIPSCRYPTO_AUDIT_DIR"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let e = ["FIPSCRYPTO_KEYSTORE": ks.path, "FIPSCRYPTO_AUDIT_DIR": dir.path]
+        r = try TestSupport.fipsctl(["audit", "log", "--category", "access", "--action", "access-denied", "--outcome", "failure", "--actor", "bob"], environment: e)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("keys/root.key").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("keys/state.key").path))
+        r = try TestSupport.fipsctl(["key", "rotate"], environment: e)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.isEmpty, "the hook recorded `key rotate`: \(r.err)")
+        r = try TestSupport.fipsctl(["audit", "verify"], environment: e)
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.contains("MACs checked"), r.out)
+        r = try TestSupport.fipsctl(["audit", "tail", "-n", "50"], environment: e)
+        XCTAssertTrue(r.out.contains("command.name=key"), r.out)
     }
 
     func testHelpIsAManPage() throws {

@@ -18,7 +18,8 @@ enum AuditCommands {
             fipsctl audit log --category CATEGORY --action ACTION --outcome success|failure|unknown --actor NAME
                               [--source-ip IP] [--target RESOURCE] [--reason TEXT] [--correlation-id ID]
                               [--message TEXT] [--meta KEY=VALUE ...] [--audit-dir DIR]
-            fipsctl audit verify [--audit-dir DIR] [--key-file FILE | --no-key] [--expect-last N] [--json] [FILE ...]
+            fipsctl audit verify [--audit-dir DIR] [--key-file FILE | --no-key] [--checkpoint-key PEM] [--expect-last N]
+                                 [--json] [FILE ...]
             fipsctl audit tail [-n N] [--audit-dir DIR]
             fipsctl audit ship --to tcp://HOST:PORT|udp://HOST:PORT [--tls --ca FILE] [--timeout SECONDS] FILE ...
 
@@ -29,9 +30,9 @@ enum AuditCommands {
             previous record's MAC and its own content, under a key that evolves every epoch
             (K[i+1] = HKDF-SHA-256(K[i], "audit-epoch"); the old key is erased), so whoever takes today's key
             cannot rewrite earlier records. Each rotated file starts with a record linking to the previous file's
-            last MAC. When a checkpoint key exists (DIR/keys/checkpoint.pem), a signed checkpoint over the
-            SHA-384 chain of all lines is written every 1000 records, at each rotation and on close; its public
-            key is DIR/audit-checkpoint.pub.
+            last MAC. A checkpoint signed with ECDSA P-384 (key DIR/keys/checkpoint.pem) over the SHA-384 chain
+            of all lines is written every 1000 records, at each rotation and on close; its public key is
+            DIR/audit-checkpoint.pub (pin its SHA-256 fingerprint, shown in each checkpoint, off the host).
 
             log      records one event and prints its sequence number. Metadata keys named like secrets
                      (password, token, key, secret, cookie, authorization, credential...) are redacted.
@@ -44,9 +45,12 @@ enum AuditCommands {
             ship     sends files' records to a syslog collector as RFC 5424 messages (TCP with RFC 6587 octet
                      counting, or UDP), each with [fipsaudit@32473 seq="N"] so duplicates can be dropped.
 
-            Keys: DIR/keys/ (0700) holds root.key (the chain's epoch-0 key: needed to start a chain and to verify
-            MACs; copy it off the host and remove it there for forward security) and state.key (seals the
-            current epoch key in DIR/audit.state). Both are created on first use, 32 random bytes, mode 0600.
+            Keys: with a keystore (FIPSCRYPTO_KEYSTORE, see `fipsctl key --help`) the root key and the state key
+            are derived from the keyring (purposes "audit" and "audit-state" of the version pinned in
+            DIR/keys/keyring.version when the chain starts). Without one, DIR/keys/ (0700) holds root.key (the
+            chain's epoch-0 key: needed to start a chain and to verify MACs; copy it off the host and remove it
+            there for forward security) and state.key (seals the current epoch key in DIR/audit.state), both 32
+            random bytes, mode 0600, created on first use.
 
             When an audit directory is configured (FIPSCRYPTO_AUDIT_DIR), every fipsctl command records its name,
             outcome and exit status (never argument values).
@@ -66,6 +70,7 @@ enum AuditCommands {
             --meta KEY=VALUE       extra facts (repeatable; labels.KEY)
             --key-file FILE        verify: the root MAC key (32 bytes, 0600)
             --no-key               verify: check without any secret
+            --checkpoint-key PEM   verify: the checkpoint public key (default DIR/audit-checkpoint.pub)
             --expect-last N        verify: the last sequence the writer recorded (default: from DIR/audit.state)
             --json                 verify: print the report as JSON
             -n N, --lines N        tail: how many records (default 20)
@@ -108,21 +113,85 @@ enum AuditCommands {
         throw CLIError.usage("no audit directory: give --audit-dir DIR or set FIPSCRYPTO_AUDIT_DIR")
     }
 
-    /// Opens the log in `dir` with its key files (created on first use).
+    /// The chain's root key and state key: from the keystore (`FIPSCRYPTO_KEYSTORE`, purposes `"audit"` and
+    /// `"audit-state"` of the key version pinned in `keys/keyring.version` at the chain's start), else key files.
+    /// `root` is `nil` when it is not needed (the chain exists) and not available.
+    static func chainKeys(_ dir: URL, needRoot: Bool) throws -> (root: SymmetricKey?, state: SymmetricKey) {
+        let keys = dir.appendingPathComponent("keys")
+        if let ks = ProcessInfo.processInfo.environment["FIPSCRYPTO_KEYSTORE"], !ks.isEmpty {
+            let ring = try Keystore.fromEnvironment().load()
+            let versionURL = keys.appendingPathComponent("keyring.version")
+            let version: Int
+            if let text = try? String(contentsOf: versionURL, encoding: .utf8) {
+                guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                    throw CLIError.failed("\(versionURL.path) does not hold a key version")
+                }
+                version = v
+            } else {
+                if !FileManager.default.fileExists(atPath: keys.path) {
+                    try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                }
+                version = ring.primaryVersion
+                try Data("\(version)\n".utf8).write(to: versionURL, options: .atomic)
+                chmod(versionURL.path, 0o600)
+            }
+            return (try ring.deriveKey(purpose: "audit", version: version), try ring.deriveKey(purpose: "audit-state", version: version))
+        }
+        let state = try AuditKeyFiles.readOrCreate(keys.appendingPathComponent("state.key"))
+        let rootURL = keys.appendingPathComponent("root.key")
+        if needRoot { return (try AuditKeyFiles.readOrCreate(rootURL), state) }
+        return (FileManager.default.fileExists(atPath: rootURL.path) ? try AuditKeyFiles.read(rootURL) : nil, state)
+    }
+
+    /// The root key for `verify`, without creating anything: from the keystore (the pinned version) or
+    /// `keys/root.key` if it is still on this host.
+    static func verifierRootKey(_ dir: URL) throws -> SymmetricKey? {
+        let keys = dir.appendingPathComponent("keys")
+        if let ks = ProcessInfo.processInfo.environment["FIPSCRYPTO_KEYSTORE"], !ks.isEmpty,
+           let text = try? String(contentsOf: keys.appendingPathComponent("keyring.version"), encoding: .utf8),
+           let version = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return try Keystore.fromEnvironment().load().deriveKey(purpose: "audit", version: version)
+        }
+        let rootURL = keys.appendingPathComponent("root.key")
+        return FileManager.default.fileExists(atPath: rootURL.path) ? try AuditKeyFiles.read(rootURL) : nil
+    }
+
+    /// The checkpoint signing key `keys/checkpoint.pem` (P-384, PKCS#8 PEM, 0600), created on first use.
+    static func checkpointSigner(_ dir: URL) throws -> P384CheckpointSigner {
+        let url = dir.appendingPathComponent("keys/checkpoint.pem")
+        if FileManager.default.fileExists(atPath: url.path) {
+            var st = stat()
+            guard stat(url.path, &st) == 0, st.st_mode & 0o077 == 0 else {
+                throw FIPSError(.insecurePermissions, "\(url.path) is accessible by group or others (want 0600)")
+            }
+            let pem = try String(contentsOf: url, encoding: .utf8)
+            return P384CheckpointSigner(privateKey: try P384.Signing.PrivateKey(pemRepresentation: pem))
+        }
+        let key = try P384.Signing.PrivateKey.generate()
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CLIError.failed("cannot create \(url.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let pem = Array(key.pemRepresentation.utf8)
+        guard pem.withUnsafeBytes({ write(fd, $0.baseAddress!, $0.count) }) == pem.count, fsync(fd) == 0 else {
+            unlink(url.path)
+            throw CLIError.failed("cannot write \(url.path)")
+        }
+        return P384CheckpointSigner(privateKey: key)
+    }
+
+    /// Opens the log in `dir` with its keys (created on first use) and its checkpoint signer.
     static func openLog(_ dir: URL) throws -> AuditLog {
         try FIPSModule.load()
         if !FileManager.default.fileExists(atPath: dir.path) {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let keys = dir.appendingPathComponent("keys")
-        let stateKey = try AuditKeyFiles.readOrCreate(keys.appendingPathComponent("state.key"))
-        let rootURL = keys.appendingPathComponent("root.key")
         let hasChain = AuditLog.recordedLastSequence(directory: dir) != nil
-        let root: SymmetricKey? = hasChain ? nil : try AuditKeyFiles.readOrCreate(rootURL)
+        let keys = try chainKeys(dir, needRoot: !hasChain)
         var c = AuditLogConfiguration.standard(directory: dir)
         c.serviceName = "fipsctl"
         c.sync = .everyRecord
-        return try AuditLog(configuration: c, rootKey: root, stateKey: stateKey, checkpointSigner: nil)
+        return try AuditLog(configuration: c, rootKey: hasChain ? nil : keys.root, stateKey: keys.state,
+                            checkpointSigner: try checkpointSigner(dir))
     }
 
     static func log(_ args: inout Arguments) throws -> Int32 {
@@ -159,6 +228,7 @@ enum AuditCommands {
         let envDir = ProcessInfo.processInfo.environment["FIPSCRYPTO_AUDIT_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         let dir = (dirOption ?? envDir).map { URL(fileURLWithPath: $0) }
         let keyFile = try args.option("key-file")
+        let checkpointKey = try args.option("checkpoint-key")
         let noKey = args.flag("no-key")
         let expectLast = try args.option("expect-last")
         let json = args.flag("json")
@@ -174,8 +244,13 @@ enum AuditCommands {
         try FIPSModule.load()
         var key: SymmetricKey? = nil
         if let keyFile { key = try AuditKeyFiles.read(URL(fileURLWithPath: keyFile)) }
-        else if !noKey, let dir, FileManager.default.fileExists(atPath: dir.appendingPathComponent("keys/root.key").path) {
-            key = try AuditKeyFiles.read(dir.appendingPathComponent("keys/root.key"))
+        else if !noKey, let dir { key = try verifierRootKey(dir) }
+        var checkpointVerifier: P384CheckpointVerifier? = nil
+        let pubURL = checkpointKey.map { URL(fileURLWithPath: $0) } ?? dir?.appendingPathComponent("audit-checkpoint.pub")
+        if let pubURL, FileManager.default.fileExists(atPath: pubURL.path) {
+            checkpointVerifier = try P384CheckpointVerifier(pemRepresentation: try String(contentsOf: pubURL, encoding: .utf8))
+        } else if let checkpointKey {
+            throw CLIError.failed("cannot read the checkpoint public key \(checkpointKey)")
         }
         var last: UInt64? = nil
         if let expectLast {
@@ -184,7 +259,7 @@ enum AuditCommands {
         } else if let dir, files.allSatisfy({ $0.deletingLastPathComponent().standardizedFileURL.path == dir.standardizedFileURL.path }) {
             last = AuditLog.recordedLastSequence(directory: dir)
         }
-        let report = try AuditVerifier(rootKey: key, expectedLastSequence: last).verify(files: files)
+        let report = try AuditVerifier(rootKey: key, checkpointVerifier: checkpointVerifier, expectedLastSequence: last).verify(files: files)
         if json {
             struct Out: Encodable {
                 let intact: Bool; let files: [String]; let records: Int; let firstSequence: UInt64?; let lastSequence: UInt64?
