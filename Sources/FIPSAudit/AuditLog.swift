@@ -57,9 +57,20 @@ public final class AuditLog: Sendable {
     private func scheduleSync(milliseconds ms: Int) {
         syncQueue.asyncAfter(deadline: .now() + .milliseconds(ms)) { [weak self] in
             guard let self else { return }
-            let open = self.writer.withLock { w -> Bool in
-                try? w.sync(force: false)
-                return !w.closed
+            // The fsync runs outside the writer's lock (on a duplicate descriptor of the same file), so writers
+            // are not held up by the disk; the state file is refreshed at most once a second.
+            let (fd, open) = self.writer.withLock { w -> (Int32, Bool) in
+                guard !w.closed else { return (-1, false) }
+                guard w.dirty else { return (-1, true) }
+                w.dirty = false
+                return (dup(w.fd), true)
+            }
+            if fd >= 0 {
+                fsync(fd)
+                Glibc.close(fd)
+                self.writer.withLock { w in
+                    if !w.closed && Date().timeIntervalSince(w.lastStateSave) >= 1 { try? w.saveState() }
+                }
             }
             if open { self.scheduleSync(milliseconds: ms) }
         }
@@ -286,6 +297,7 @@ final class AuditWriter {
     var closed = false
     var shippers: [AuditShipper] = []
     var redactionCache: [String: Bool] = [:]
+    var lastStateSave = Date.distantPast
 
     var activeURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".log") }
     var stateURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".state") }
@@ -557,6 +569,7 @@ final class AuditWriter {
     }
 
     func saveState() throws {
+        lastStateSave = Date()
         let state = AuditState(epoch: epoch, epochStarted: epochStarted.timeIntervalSince1970,
                                sealedKey: try AuditState.seal(epochKey, epoch: epoch, stateKey: stateKey),
                                lastSequence: sequence, lastMAC: Hex.encode(lastMAC), lastChain: Hex.encode(chain),

@@ -65,6 +65,7 @@ public struct AuditShipperCounters: Sendable, Hashable, Codable {
 /// and at-least-once delivery: every message carries `[fipsaudit@32473 seq="N"]` so duplicates can be dropped.
 ///
 /// ``enqueue(_:)`` never waits for the network: it appends to memory, or to the spool file when memory is full.
+/// Call ``stop()`` when done: the sending thread keeps the shipper alive until then.
 public final class AuditShipper: Sendable {
     /// The configuration.
     public let configuration: AuditShipperConfiguration
