@@ -230,8 +230,12 @@ enum GCMEngine {
         }
         try check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagCount), UnsafeMutableRawPointer(mutating: tag)),
                   "EVP_CTRL_GCM_SET_TAG")
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let final = EVP_DecryptFinal_ex(ctx, plaintext.map { $0 + written } ?? scratch.withUnsafeMutableBufferPointer { $0.baseAddress! }, &outl)
+        // GCM's final writes no bytes, but EVP wants a valid pointer: for an empty plaintext, a stack scratch block
+        // (a heap array here cost one allocation per open).
+        var scratch: (UInt64, UInt64) = (0, 0)
+        let final = withUnsafeMutableBytes(of: &scratch) { s in
+            EVP_DecryptFinal_ex(ctx, plaintext.map { $0 + written } ?? s.baseAddress!.assumingMemoryBound(to: UInt8.self), &outl)
+        }
         if final != 1 { clearOpenSSLErrors() }
         return final == 1
     }
