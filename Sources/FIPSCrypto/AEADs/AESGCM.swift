@@ -160,8 +160,22 @@ public enum AES {
 }
 
 /// Runs `body` over a contiguous view of `bytes`, flattening a non-contiguous collection once.
+///
+/// `Data`, `[UInt8]` and `EmptyCollection` (the no-AAD overloads) take a concrete path first: the public generic
+/// entry points are not specialized for the caller's types, and there `withContiguousStorageIfAvailable`
+/// is a witness-table call that instantiates generic metadata at run time (~0.5 µs per call, measured).
 @inline(__always)
 func withContiguous<D: DataProtocol, R>(_ bytes: D, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    if D.self == Data.self { return try unsafeBitCast(bytes, to: Data.self).withUnsafeBytes(body) }
+    if D.self == [UInt8].self { return try unsafeBitCast(bytes, to: [UInt8].self).withUnsafeBytes(body) }
+    if D.self == EmptyCollection<UInt8>.self { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    return try withContiguousGeneric(bytes, body)
+}
+
+/// The generic path of ``withContiguous(_:_:)``, kept out of line so its metadata lookups are not hoisted into
+/// the concrete fast paths.
+@inline(never)
+func withContiguousGeneric<D: DataProtocol, R>(_ bytes: D, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     if let r = try bytes.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) { return r }
     if bytes.regions.count == 1, let region = bytes.regions.first {
         return try region.withUnsafeBytes { try body($0) }
