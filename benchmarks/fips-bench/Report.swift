@@ -13,8 +13,12 @@ struct Environment: Codable, Sendable {
     var libcrypto: String
     var date: String
     var quick: Bool
+    /// The clock the samples were timed with.
+    var clock: SampleClock
+    /// /proc/loadavg when the run ended: neighbours' load makes wall-clock and thread figures noisy.
+    var loadAverage: String
 
-    static func current(quick: Bool) -> Environment {
+    static func current(quick: Bool, clock: SampleClock) -> Environment {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         func field(_ name: String) -> String {
             for line in cpuinfo.split(separator: "\n") where line.hasPrefix(name) {
@@ -31,7 +35,9 @@ struct Environment: Codable, Sendable {
         return Environment(cpuModel: field("model name"), cpuFlags: flagMap, cores: ProcessInfo.processInfo.activeProcessorCount,
                            kernel: kernel, mode: status.mode, isFIPS: status.isFIPS, provider: status.provider,
                            providerVersion: status.version, libcrypto: status.libcrypto,
-                           date: ISO8601DateFormatter().string(from: Date()), quick: quick)
+                           date: ISO8601DateFormatter().string(from: Date()), quick: quick, clock: clock,
+                           loadAverage: ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?")
+                               .split(separator: " ").prefix(3).joined(separator: " "))
     }
 }
 
@@ -73,6 +79,7 @@ func renderTable(_ report: Report) -> String {
     lines.append("fips-bench — \(e.date)\(e.quick ? " (quick)" : "")")
     let flags = ["aes", "vaes", "vpclmulqdq", "avx512f"].map { "\($0)=\(e.cpuFlags[$0] == true ? "yes" : "no")" }.joined(separator: " ")
     lines.append("machine:  \(e.cpuModel), \(e.cores) cores, Linux \(e.kernel); \(flags)")
+    lines.append("clock:    \(e.clock == .wall ? "wall clock" : "thread CPU time") per sample; load average \(e.loadAverage)")
     lines.append("module:   mode \(e.mode)\(e.isFIPS ? " (FIPS)" : " (NOT FIPS)"), provider \(e.provider) \(e.providerVersion), \(e.libcrypto)")
     lines.append("")
     let header = [pad("benchmark", 28, left: true), pad("impl", 13, left: true), pad("p0", 10), pad("p50", 10), pad("p90", 10),

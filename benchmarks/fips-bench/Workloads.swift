@@ -205,3 +205,42 @@ func scalingBenchmarks(libctx: OpaquePointer, sizes: [Int], maxThreads: Int, sam
     }
     return points
 }
+
+/// Before timing anything: both sides must agree. Swift opens what C sealed and C opens what Swift sealed, at
+/// sizes around the block boundaries, through both APIs; a flipped tag bit must fail authentication.
+func verifyGCM(libctx: OpaquePointer) throws {
+    let keyBytes = (0..<32).map { UInt8($0) }
+    let key = SymmetricKey(data: keyBytes)
+    let c = try CGCM(libctx: libctx, key: keyBytes)
+    let aad: [UInt8] = Array(repeating: 0xAA, count: aadCount)
+    for size in [0, 1, 15, 16, 17, 64, 1000] {
+        let msg = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var cBox = [UInt8](repeating: 0, count: size + 28)
+        guard cbench_gcm_seal_loop(c.handle, msg, size, aad, aadCount, &cBox, 1) == 1 else { throw BenchFailure("C seal failed") }
+        // Swift opens C's box through both APIs.
+        var plain = [UInt8](repeating: 0, count: max(size, 1))
+        let n = try cBox.withUnsafeBytes { b in try aad.withUnsafeBytes { a in try plain.withUnsafeMutableBytes {
+            try AES.GCM.open(b, using: key, authenticating: a, into: $0) } } }
+        guard n == size, Array(plain.prefix(n)) == msg,
+              try AES.GCM.open(AES.GCM.SealedBox(combined: cBox), using: key, authenticating: aad) == Data(msg) else {
+            throw BenchFailure("Swift did not open C's box at \(size) bytes")
+        }
+        // C opens Swift's box.
+        let box = try AES.GCM.seal(msg, using: key, authenticating: aad)
+        let sBox = [UInt8](box.combined)
+        guard cbench_gcm_open_loop(c.handle, sBox, sBox.count, aad, aadCount, &plain, 1) == 1, Array(plain.prefix(size)) == msg else {
+            throw BenchFailure("C did not open Swift's box at \(size) bytes")
+        }
+        // A flipped tag bit fails, through both APIs.
+        var bad = sBox; bad[bad.count - 1] ^= 1
+        do {
+            _ = try AES.GCM.open(AES.GCM.SealedBox(combined: bad), using: key, authenticating: aad)
+            throw BenchFailure("a forged box opened at \(size) bytes")
+        } catch let e as FIPSError where e.code == .authenticationFailure {}
+        do {
+            _ = try bad.withUnsafeBytes { b in try aad.withUnsafeBytes { a in try plain.withUnsafeMutableBytes {
+                try AES.GCM.open(b, using: key, authenticating: a, into: $0) } } }
+            throw BenchFailure("a forged box opened into a buffer at \(size) bytes")
+        } catch let e as FIPSError where e.code == .authenticationFailure {}
+    }
+}

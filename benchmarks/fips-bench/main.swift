@@ -8,13 +8,15 @@ NAME
     fips-bench — measure FIPSCrypto's AES-GCM and HKDF against a C loop on EVP, same provider, same process
 
 SYNOPSIS
-    swift run -c release fips-bench [--quick] [--filter TEXT] [--repetitions N] [--threads N]
+    swift run -c release fips-bench [--quick] [--filter TEXT] [--repetitions N] [--threads N] [--wall-clock]
                                     [--json FILE] [--svg FILE] [--compare BASELINE.json [--max-regression PCT]]
 
 OPTIONS
     --quick                  Fewer sizes' samples and shorter samples: under a minute, for CI smoke runs.
-    --filter TEXT            Run only benchmarks whose name contains TEXT (e.g. "seal", "16KiB", "HKDF", "threads").
+    --filter TEXT            Run only benchmarks whose name contains TEXT, or any of comma-separated TEXTs
+                             (e.g. "seal", "/64B,/16KiB", "HKDF", "threads").
     --repetitions N          Interleaved samples per contender (default 15, quick 5).
+    --wall-clock             Time samples with the monotonic wall clock instead of the thread's CPU time.
     --threads N              Highest thread count for the scaling run (default: the number of cores).
     --json FILE              Write the full results (every sample, percentiles, allocations, machine) as JSON.
     --svg FILE               Draw throughput against message size, Swift and C, as an SVG chart.
@@ -37,6 +39,7 @@ struct Options {
     var svg: String?
     var compare: String?
     var maxRegression = 10.0
+    var wallClock = false
 
     static func parse(_ args: [String]) throws -> Options {
         var o = Options()
@@ -56,6 +59,7 @@ struct Options {
             case "--threads":
                 guard let n = Int(try value("--threads")), n >= 1 else { throw BenchFailure("--threads needs a positive integer") }
                 o.threads = n
+            case "--wall-clock": o.wallClock = true
             case "--json": o.json = try value("--json")
             case "--svg": o.svg = try value("--svg")
             case "--compare": o.compare = try value("--compare")
@@ -97,13 +101,16 @@ func main() -> Int32 {
     } catch { fail("the module did not load: \(error)") }
 
     let harness = Harness(repetitions: options.repetitions ?? (options.quick ? 5 : 15),
-                          sampleNanoseconds: options.quick ? 4e6 : 20e6)
-    func selected(_ name: String) -> Bool { options.filter.map { name.localizedCaseInsensitiveContains($0) } ?? true }
+                          sampleNanoseconds: options.quick ? 4e6 : 20e6, clock: options.wallClock ? .wall : .threadCPU)
+    func selected(_ name: String) -> Bool {
+        options.filter.map { f in f.split(separator: ",").contains { name.localizedCaseInsensitiveContains($0) } } ?? true
+    }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     var results: [Measurement] = []
     var scaling: [ScalingPoint] = []
     let started = nowNanoseconds()
     do {
+        try verifyGCM(libctx: libctx)
         let sizes = gcmSizes.filter { selected("AES.GCM.seal/\(sizeLabel($0))") || selected("AES.GCM.open/\(sizeLabel($0))") }
         if !sizes.isEmpty {
             results += try gcmBenchmarks(harness, libctx: libctx, sizes: sizes).filter { selected($0.benchmark) }
@@ -116,7 +123,7 @@ func main() -> Int32 {
         }
     } catch { fail("benchmark failed: \(error)") }
 
-    let environment = Environment.current(quick: options.quick)
+    let environment = Environment.current(quick: options.quick, clock: harness.clock)
     let report = Report(environment: environment, results: results, scaling: scaling,
                         targets: checkTargets(results, scaling: scaling, cores: cores))
     print(renderTable(report))
