@@ -125,7 +125,7 @@ func renderTable(_ report: Report) -> String {
     }
     if !report.targets.isEmpty {
         lines.append("")
-        lines.append("Targets (issue 5):")
+        lines.append("Targets (issue 5), judged on p50; p0 shown because it is the figure least moved by neighbours' load:")
         for t in report.targets { lines.append("  \(t.met ? "met " : "MISS") \(t.name): \(t.measured)") }
     }
     return lines.joined(separator: "\n")
@@ -139,13 +139,15 @@ func checkTargets(_ results: [Measurement], scaling: [ScalingPoint], cores: Int)
         let b = "AES.GCM.\(op)/\(sizeLabel(size))"
         guard let c = find(b, "c"), let s = find(b, impl) else { return }
         let r = c.p50 / s.p50
-        out.append(TargetCheck(name: "\(b) \(impl) ≥ \(Int(atLeast * 100)) % of C", measured: String(format: "%.1f %%", r * 100), met: r >= atLeast))
+        out.append(TargetCheck(name: "\(b) \(impl) ≥ \(Int(atLeast * 100)) % of C",
+                               measured: String(format: "%.1f %% at p50 (%.1f %% at p0)", r * 100, c.p0 / s.p0 * 100), met: r >= atLeast))
     }
     func delta(_ op: String, _ size: Int, _ impl: String, atMost: Double) {
         let b = "AES.GCM.\(op)/\(sizeLabel(size))"
         guard let c = find(b, "c"), let s = find(b, impl) else { return }
         let d = s.p50 - c.p50
-        out.append(TargetCheck(name: "\(b) \(impl) ≤ +\(Int(atMost)) ns over C", measured: String(format: "%+.0f ns", d), met: d <= atMost))
+        out.append(TargetCheck(name: "\(b) \(impl) ≤ +\(Int(atMost)) ns over C",
+                               measured: String(format: "%+.0f ns at p50 (%+.0f ns at p0)", d, s.p0 - c.p0), met: d <= atMost))
     }
     for op in ["seal", "open"] {
         ratio(op, 16 << 10, "swift-buffer", atLeast: 0.97)
@@ -160,7 +162,8 @@ func checkTargets(_ results: [Measurement], scaling: [ScalingPoint], cores: Int)
     }
     if let k = find("Keyring.encrypt/64B", "swift-keyring"), let s = find("Keyring.encrypt/64B", "swift-data") {
         let d = k.p50 - s.p50
-        out.append(TargetCheck(name: "Keyring.encrypt/64B ≤ +150 ns over AES.GCM.seal (Data)", measured: String(format: "%+.0f ns", d), met: d <= 150))
+        out.append(TargetCheck(name: "Keyring.encrypt/64B ≤ +150 ns over AES.GCM.seal (Data)",
+                               measured: String(format: "%+.0f ns at p50 (%+.0f ns at p0)", d, k.p0 - s.p0), met: d <= 150))
     }
     for p in scaling where p.implementation == "swift-buffer" && p.threads == 2 {
         out.append(TargetCheck(name: "AES.GCM.seal/\(sizeLabel(p.bytes)) 2 threads ≥ 1.8× one thread", measured: String(format: "%.2f×", p.scaling),
