@@ -33,12 +33,15 @@ final class SQLiteConnection {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         try check(sqlite3_busy_timeout(db, busyTimeoutMilliseconds), "sqlite3_busy_timeout")
-        // Settings the vault's guarantees depend on; each one is read back.
-        try expectPragma("secure_delete = ON", returns: "1")
-        try expectPragma("temp_store = MEMORY", returns: "2")
-        try expectPragma("journal_mode = WAL", returns: "wal")
+        // Settings the vault's guarantees depend on; each one is set, then read back.
+        try execute("PRAGMA secure_delete = ON")
+        try execute("PRAGMA temp_store = MEMORY")
+        try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = FULL")
         try execute("PRAGMA foreign_keys = ON")
+        try expectPragma("secure_delete", returns: "1")
+        try expectPragma("temp_store", returns: "2")
+        try expectPragma("journal_mode", returns: "wal")
         try expectPragma("synchronous", returns: "2")
     }
 
