@@ -426,9 +426,11 @@ public final class CredentialVault {
                     let secret = select.blob(10) ?? Data(), passphrase = select.blob(11)
                     let newSecret: Data, newPass: Data?
                     do {
-                        newSecret = try sealer.rewrap(secret, aad: Self.associatedData(id: m.id, name: m.name, kind: m.kind, field: "secret"))
+                        newSecret = try sealer.rewrap(secret, aad: Self.associatedData(id: m.id, name: m.name, kind: m.kind, field: "secret"),
+                                                       toVersion: target)
                         newPass = try passphrase.map {
-                            try sealer.rewrap($0, aad: Self.associatedData(id: m.id, name: m.name, kind: m.kind, field: "passphrase"))
+                            try sealer.rewrap($0, aad: Self.associatedData(id: m.id, name: m.name, kind: m.kind, field: "passphrase"),
+                                             toVersion: target)
                         }
                     } catch {
                         event("secret-rotated", m, outcome: .failure, reason: (error as? FIPSError)?.code.identifier ?? "error")

@@ -11,8 +11,8 @@ protocol SecretSealer: Sendable {
     func seal(_ plaintext: Data, aad: Data) throws -> Data
     /// Opens an envelope sealed with the same `aad`; throws if it does not authenticate.
     func open(_ envelope: Data, aad: Data) throws -> Data
-    /// Re-seals an envelope under the primary version without returning its plaintext.
-    func rewrap(_ envelope: Data, aad: Data) throws -> Data
+    /// Re-seals an envelope under `toVersion` without returning its plaintext.
+    func rewrap(_ envelope: Data, aad: Data, toVersion: Int) throws -> Data
     /// The key version an envelope names.
     func version(of envelope: Data) throws -> Int
 }

@@ -27,7 +27,7 @@ final class TestSealer: SecretSealer, Sendable {
     func open(_ envelope: Data, aad: Data) throws -> Data {
         try AES.GCM.open(AES.GCM.SealedBox(combined: envelope.dropFirst(4)), using: key(version(of: envelope)), authenticating: aad)
     }
-    func rewrap(_ envelope: Data, aad: Data) throws -> Data {
+    func rewrap(_ envelope: Data, aad: Data, toVersion: Int) throws -> Data {
         var p = try open(envelope, aad: aad); defer { wipe(&p) }
         return try seal(p, aad: aad)
     }
