@@ -116,8 +116,8 @@ public struct Credential: Sendable, CustomStringConvertible, CustomDebugStringCo
     /// Overwrites the secret fields with zeros and empties them (only this value's buffers: see the discussion of
     /// copies in ``Credential``).
     public mutating func wipe() {
-        FIPSVault.wipe(&secret)
-        FIPSVault.wipe(&passphrase)
+        FIPSVault.zeroize(&secret)
+        FIPSVault.zeroize(&passphrase)
     }
 
     /// `Credential(name, kind, <redacted>)`.

@@ -96,16 +96,29 @@ public final class CredentialVault {
         }
     }
 
-    /// Brings the schema up to ``schemaVersion`` inside one write transaction.
+    /// The schema version recorded in the database (0 for a new, empty one).
+    private func recordedSchemaVersion() throws -> Int {
+        let t = try connection.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
+        guard try t.step(), t.int(0) == 1 else { return 0 }
+        let s = try connection.prepare("SELECT version FROM schema_version")
+        return try s.step() ? s.int(0) : 0
+    }
+
+    /// Brings the schema up to ``schemaVersion``; the write lock is taken only when a migration is due.
     private func migrate() throws {
-        try connection.writeTransaction {
-            try connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            let s = try connection.prepare("SELECT version FROM schema_version")
-            let current = try s.step() ? s.int(0) : 0
-            guard current <= Self.schemaVersion else {
-                throw FIPSError(.unsupportedFormat, "the vault database has schema version \(current); this build knows up to \(Self.schemaVersion)")
+        func refuseNewer(_ v: Int) throws {
+            guard v <= Self.schemaVersion else {
+                throw FIPSError(.unsupportedFormat, "the vault database has schema version \(v); this build knows up to \(Self.schemaVersion)")
             }
+        }
+        let seen = try recordedSchemaVersion()
+        try refuseNewer(seen)
+        guard seen < Self.schemaVersion else { return }
+        try connection.writeTransaction {
+            let current = try recordedSchemaVersion()   // another process may have migrated meanwhile
+            try refuseNewer(current)
             guard current < Self.schemaVersion else { return }
+            try connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             for v in current..<Self.schemaVersion { try connection.execute(Self.migrations[v]) }
             try connection.execute("DELETE FROM schema_version")
             let u = try connection.prepare("INSERT INTO schema_version (version) VALUES (?)")
@@ -217,7 +230,7 @@ public final class CredentialVault {
                 }
                 return (plain, pass)
             } catch {
-                wipe(&plain)
+                zeroize(&plain)
                 throw error
             }
         } catch {
@@ -369,7 +382,7 @@ public final class CredentialVault {
                 throw FIPSError(.credentialExists, "a credential named '\(newName)' already exists")
             }
             var (plain, pass) = try openFields(m, secret: secret, passphrase: passphrase, purpose: "rename")
-            defer { wipe(&plain); wipe(&pass) }
+            defer { zeroize(&plain); zeroize(&pass) }
             let sealedSecret = try sealer.seal(plain, aad: Self.associatedData(id: m.id, name: newName, kind: m.kind, field: "secret"))
             let sealedPass = try pass.map {
                 try sealer.seal($0, aad: Self.associatedData(id: m.id, name: newName, kind: m.kind, field: "passphrase"))
@@ -413,12 +426,15 @@ public final class CredentialVault {
         }
         let target = sealer.primaryVersion
         var report = RotationProgress(targetVersion: target, rotated: 0, remaining: try count(notAt: target), batches: 0)
+        // Keyset pagination over the primary key (no rescans); when a pass ends, one more pass from the start
+        // catches rows another process wrote under an old version meanwhile.
+        var after = ""
         while true {
             let batch: [CredentialMetadata] = try connection.writeTransaction {
                 let select = try connection.prepare("""
-                    SELECT \(Self.columns), secret, passphrase FROM credentials WHERE key_version <> ? ORDER BY id LIMIT ?
+                    SELECT \(Self.columns), secret, passphrase FROM credentials WHERE key_version <> ? AND id > ? ORDER BY id LIMIT ?
                     """)
-                try select.bind(1, target); try select.bind(2, batchSize)
+                try select.bind(1, target); try select.bind(2, after); try select.bind(3, batchSize)
                 let update = try connection.prepare("UPDATE credentials SET key_version = ?, secret = ?, passphrase = ? WHERE id = ?")
                 var done: [CredentialMetadata] = []
                 while try select.step() {
@@ -446,11 +462,16 @@ public final class CredentialVault {
                 if !done.isEmpty { beforeCommit?(report.batches + 1) }
                 return done
             }
-            if batch.isEmpty { break }
+            guard let last = batch.last else {
+                if after.isEmpty { break }
+                after = ""
+                continue
+            }
+            after = last.id
             for m in batch { event("secret-rotated", m) }
             report.rotated += batch.count
             report.batches += 1
-            report.remaining = try count(notAt: target)
+            report.remaining = max(report.remaining - batch.count, 0)
             progress?(report)
         }
         report.remaining = 0
@@ -495,7 +516,7 @@ public final class CredentialVault {
                         throw FIPSError(.invalidEncoding, "the envelope names key version \(envelopeVersion), the row \(m.keyVersion)")
                     }
                     var (plain, pass) = try openFields(m, secret: secret, passphrase: s.blob(11), purpose: "verify")
-                    wipe(&plain); wipe(&pass)
+                    zeroize(&plain); zeroize(&pass)
                     event("secret-read", m, extra: ["vault.purpose": "verify"])
                     report.opened += 1
                 } catch {

@@ -10,17 +10,30 @@ import Glibc
 /// `explicit_bzero`, which the compiler may not elide. It clears only *this* buffer: a `Data` shares storage
 /// until first mutation, so a copy made and mutated elsewhere is not reached.
 /// - Parameter data: The buffer to clear.
-func wipe(_ data: inout Data) {
+func zeroize(_ data: inout Data) {
     data.withUnsafeMutableBytes { b in
         if let p = b.baseAddress, b.count > 0 { explicit_bzero(p, b.count) }
     }
     data.removeAll()
 }
 
-/// Clears an optional buffer (see ``wipe(_:)-(Data)``).
-func wipe(_ data: inout Data?) {
+/// Clears an optional buffer (see ``zeroize(_:)-(Data)``).
+func zeroize(_ data: inout Data?) {
     if var d = data {
         data = nil
-        wipe(&d)
+        zeroize(&d)
+    }
+}
+
+extension CredentialVault {
+    /// Overwrites a buffer that held a secret with zeros (`explicit_bzero`, which the compiler may not elide) and
+    /// empties it — for secrets read before ``put(_:kind:secret:passphrase:username:host:labels:replacing:)`` or
+    /// after ``get(_:)``.
+    ///
+    /// Only this buffer is cleared: a `Data` shares storage with its copies until one is mutated, so copies made
+    /// and changed elsewhere are not reached.
+    /// - Parameter data: The buffer to clear.
+    public static func wipe(_ data: inout Data) {
+        FIPSVault.zeroize(&data)
     }
 }

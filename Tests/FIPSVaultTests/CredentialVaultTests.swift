@@ -2,22 +2,23 @@ import Foundation
 import XCTest
 import FIPSCrypto
 import FIPSTestSupport
-@testable import FIPSVault
+import FIPSVault
 
 final class CredentialVaultTests: XCTestCase {
     var dir: URL!
     var dbURL: URL { dir.appendingPathComponent("vault.db") }
-    let sealer = TestSealer()
+    var keyring: Keyring!
 
     override func setUpWithError() throws {
         dir = try TestSupport.temporaryDirectory("fipsvault")
+        keyring = try Keyring.generate()
     }
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func openVault() throws -> CredentialVault { try CredentialVault(path: dbURL.path, sealer: sealer) }
+    func openVault() throws -> CredentialVault { try CredentialVault(path: dbURL.path, keyring: keyring) }
 
     func assertCode<T>(_ code: FIPSError.Code, _ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: file, line: line) { e in
@@ -82,6 +83,9 @@ final class CredentialVaultTests: XCTestCase {
         assertCode(.invalidCredential, try CredentialKind(identifier: "gpg-key"))
         assertCode(.invalidCredential, try v.rename("token", to: ""))
         XCTAssertEqual(try CredentialKind(identifier: "api-key"), .apiKey)
+        var buffer = Data("to be wiped".utf8)
+        CredentialVault.wipe(&buffer)
+        XCTAssertTrue(buffer.isEmpty)
     }
 
     func testSecondConnectionSeesDataAndReopenKeepsSchema() throws {
@@ -138,7 +142,7 @@ final class CredentialVaultTests: XCTestCase {
         try v.delete("deleted")
         try v.put("renamed", kind: .password, secret: renamed)
         try v.rename("renamed", to: "renamed-2")
-        sealer.rotateKey()
+        try keyring.rotate()
         try v.rotate(batchSize: 7)
         for i in 0..<20 { _ = try v.get("cred-\(i)") }
         let all = secrets + [passphrase, replacedOld, replacedNew, deleted, renamed]
@@ -167,7 +171,7 @@ final class CredentialVaultTests: XCTestCase {
         for i in 0..<25 { try v.put("c\(i)", kind: .password, secret: Data("secret-\(i)".utf8), passphrase: nil) }
         try v.put("ssh", kind: .sshKey, secret: Data("k".utf8), passphrase: Data("p".utf8))
         XCTAssertEqual(try v.keyVersionCensus(), [1: 26])
-        let v2 = sealer.rotateKey()
+        let v2 = try keyring.rotate()
         try v.put("new", kind: .apiKey, secret: Data("n".utf8))
         XCTAssertEqual(try v.keyVersionCensus(), [1: 26, 2: 1])
         let events = EventRecorder(); defer { events.stop() }
@@ -181,7 +185,7 @@ final class CredentialVaultTests: XCTestCase {
         XCTAssertTrue(events.all.filter { $0.action == "secret-rotated" }.allSatisfy { $0.metadata["key.version"] == "\(v2)" })
         // Nothing left to do.
         XCTAssertEqual(try v.rotate().rotated, 0)
-        sealer.retire(below: v2)
+        try keyring.retire(below: v2)
         let report = try v.verify()
         XCTAssertTrue(report.isClean, "\(report.failures)")
         XCTAssertEqual(report.opened, 27)
@@ -193,8 +197,8 @@ final class CredentialVaultTests: XCTestCase {
     func testRetiringBeforeRotationIsDetectedByVerify() throws {
         let v = try openVault()
         try v.put("old", kind: .password, secret: Data("x".utf8))
-        let v2 = sealer.rotateKey()
-        sealer.retire(below: v2)
+        let v2 = try keyring.rotate()
+        try keyring.retire(below: v2)
         let report = try v.verify()
         XCTAssertEqual(report.failures.map(\.name), ["old"])
         XCTAssertThrowsError(try v.rotate())
@@ -207,12 +211,16 @@ final class CredentialVaultTests: XCTestCase {
         try v.put("a", kind: .apiKey, secret: Data(s.utf8))
         _ = try v.get("a")
         try v.rename("a", to: "b")
-        sealer.rotateKey()
+        try keyring.rotate()
         try v.rotate()
         try v.delete("b")
         XCTAssertEqual(events.actions(for: "a"), ["secret-written", "secret-read"])
         XCTAssertEqual(events.actions(for: "b"), ["secret-written", "secret-rotated", "secret-deleted"])
         for e in events.all {
+            XCTAssertFalse("\(e)".contains(s))
+        }
+        // The vault's own events (the keyring raises key-management events of its own).
+        for e in events.all where e.metadata["credential.name"] != nil {
             XCTAssertEqual(e.category, .access)
             XCTAssertNotNil(e.metadata["credential.kind"])
             XCTAssertNotNil(e.metadata["key.version"])
@@ -222,7 +230,7 @@ final class CredentialVaultTests: XCTestCase {
 
     func testFilePermissions() throws {
         let nested = dir.appendingPathComponent("new/sub/vault.db")
-        let v = try CredentialVault(path: nested.path, sealer: sealer)
+        let v = try CredentialVault(path: nested.path, keyring: keyring)
         try v.put("a", kind: .apiKey, secret: Data("1".utf8))
         func mode(_ p: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: p)[.posixPermissions] as! NSNumber).intValue }
         XCTAssertEqual(try mode(nested.path), 0o600)
@@ -232,7 +240,7 @@ final class CredentialVaultTests: XCTestCase {
         // An existing database others can read is refused.
         let loose = dir.appendingPathComponent("loose.db")
         _ = FileManager.default.createFile(atPath: loose.path, contents: nil, attributes: [.posixPermissions: 0o644])
-        assertCode(.insecurePermissions, try CredentialVault(path: loose.path, sealer: self.sealer))
+        assertCode(.insecurePermissions, try CredentialVault(path: loose.path, keyring: self.keyring))
     }
 
     func testConcurrentWritersOnSeparateConnections() throws {
@@ -240,10 +248,10 @@ final class CredentialVaultTests: XCTestCase {
         _ = try openVault()
         let errors = EventRecorder() // unused recorder keeps handler count realistic
         defer { errors.stop() }
-        let s = sealer
+        let k: Keyring = keyring
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             do {
-                let v = try CredentialVault(path: path, sealer: s, busyTimeout: .seconds(20))
+                let v = try CredentialVault(path: path, keyring: k, busyTimeout: .seconds(20))
                 for i in 0..<25 { try v.put("t\(t)-\(i)", kind: .password, secret: Data("\(t)-\(i)".utf8)) }
             } catch { XCTFail("writer \(t): \(error)") }
         }

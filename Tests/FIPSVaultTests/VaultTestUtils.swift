@@ -3,39 +3,7 @@ import XCTest
 import Synchronization
 import FIPSCrypto
 import FIPSTestSupport
-@testable import FIPSVault
-
-/// TEMPORARY stand-in for the module's Keyring until it lands: AES-256-GCM under versioned SymmetricKeys, envelope
-/// = 4-byte big-endian version || AES.GCM combined box. Test-only.
-final class TestSealer: SecretSealer, Sendable {
-    private let keys = Mutex<[Int: SymmetricKey]>([1: SymmetricKey(size: .bits256)])
-    var primaryVersion: Int { keys.withLock { $0.keys.max() ?? 0 } }
-    @discardableResult func rotateKey() -> Int {
-        keys.withLock { k in let v = (k.keys.max() ?? 0) + 1; k[v] = SymmetricKey(size: .bits256); return v }
-    }
-    func retire(below v: Int) { keys.withLock { k in k = k.filter { $0.key >= v } } }
-    private func key(_ v: Int) throws -> SymmetricKey {
-        guard let k = keys.withLock({ $0[v] }) else { throw FIPSError(.unknownKeyVersion, "no key version \(v)") }
-        return k
-    }
-    func seal(_ plaintext: Data, aad: Data) throws -> Data {
-        let v = primaryVersion
-        var out = Data(); withUnsafeBytes(of: UInt32(v).bigEndian) { out.append(contentsOf: $0) }
-        out.append(try AES.GCM.seal(plaintext, using: key(v), authenticating: aad).combined)
-        return out
-    }
-    func open(_ envelope: Data, aad: Data) throws -> Data {
-        try AES.GCM.open(AES.GCM.SealedBox(combined: envelope.dropFirst(4)), using: key(version(of: envelope)), authenticating: aad)
-    }
-    func rewrap(_ envelope: Data, aad: Data, toVersion: Int) throws -> Data {
-        var p = try open(envelope, aad: aad); defer { wipe(&p) }
-        return try seal(p, aad: aad)
-    }
-    func version(of envelope: Data) throws -> Int {
-        guard envelope.count > 4 else { throw FIPSError(.invalidEncoding, "short envelope") }
-        return envelope.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-    }
-}
+import FIPSVault
 
 /// Collects the SecurityEvents raised while it is installed.
 final class EventRecorder: Sendable {

@@ -28,7 +28,7 @@ final class VaultCLITests: XCTestCase {
         let keyFile = dir.appendingPathComponent("id_test")
         try Data(key.utf8).write(to: keyFile)
         let passFile = dir.appendingPathComponent("pass")
-        FileManager.default.createFile(atPath: passFile.path, contents: Data("correct horse\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: passFile.path, contents: Data("correct horse\n".utf8), attributes: [.posixPermissions: 0o600])
 
         var r = try vault(["put", "deploy", "--kind", "ssh-key", "--secret-file", keyFile.path, "--key-passphrase-file", passFile.path,
                            "--username", "git", "--host", "github.com", "--label", "env=prod"])
@@ -53,6 +53,7 @@ final class VaultCLITests: XCTestCase {
         let list = try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]]
         XCTAssertEqual(list?.compactMap { $0["name"] as? String }, ["ci/token", "deploy"])
         XCTAssertEqual(list?.first?["kind"] as? String, "api-key")
+        XCTAssertNotNil((list?.first?["createdAt"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) })
 
         // Typed failures: exit 1 with the error code named.
         r = try vault(["put", "ci/token", "--kind", "api-key"], input: Data("x".utf8))
