@@ -49,6 +49,7 @@ enum VaultCommands {
             verify   open every credential (plaintext wiped at once) and report any that do not open; exit 1 if any.
 
         OPTIONS
+            VAULT OPTIONS are --db FILE and the keystore options below.
             --db FILE               the vault database (default: FIPSCRYPTO_VAULT)
             --kind KIND             ssh-key, password or api-key
             --secret-file F         read the secret from F instead of standard input
