@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+import FIPSCrypto
+import FIPSTestSupport
+@testable import FIPSCertificates
+
+/// Custom certificates made by python3 `cryptography` (an independent implementation), including the bad ones
+/// this library refuses to make: expired, not yet valid, SHA-1, RSA-1024, P-192.
+final class CertificateInstallerTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try TestSupport.temporaryDirectory("certs-install") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func read(_ name: String) throws -> String { try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) }
+
+    /// A root CA, an intermediate and a leaf for `svc.test` / 127.0.0.1.
+    func makeChain() throws -> (chain: String, key: String) {
+        try CertTools.pythonCertificate(dir, "root", ["key": "p384", "ca": true, "cn": "Test Root", "not_after_days": 3650, "hash": "sha384"])
+        try CertTools.pythonCertificate(dir, "inter", ["key": "p256", "ca": true, "cn": "Test Intermediate", "issuer": "root", "not_after_days": 1000, "hash": "sha384"])
+        try CertTools.pythonCertificate(dir, "leaf", ["key": "p256", "cn": "svc.test", "sans": ["DNS:svc.test", "IP:127.0.0.1"], "issuer": "inter"])
+        return (try read("leaf.pem") + read("inter.pem") + read("root.pem"), try read("leaf-key.pem"))
+    }
+
+    func testValidChainIsAccepted() throws {
+        let (chain, key) = try makeChain()
+        let pair = try CertificateInstaller.validate(chainPEM: chain, keyPEM: key, requiredNames: ["svc.test", "127.0.0.1"])
+        XCTAssertEqual(pair.chain.count, 3)
+        XCTAssertEqual(pair.leaf.subject, "CN=svc.test")
+        XCTAssertEqual(pair.intermediates.map(\.subject), ["CN=Test Intermediate", "CN=Test Root"])
+        XCTAssertEqual(try Certificate.chain(fromPEM: pair.chainPEM), pair.chain)
+    }
+
+    func testChainOutOfOrder() throws {
+        let (_, key) = try makeChain()
+        let swapped = try read("leaf.pem") + read("root.pem") + read("inter.pem")
+        XCTAssertThrowsFIPSError(.certificateChainInvalid, try CertificateInstaller.validate(chainPEM: swapped, keyPEM: key))
+        let caFirst = try read("inter.pem") + read("leaf.pem")
+        XCTAssertThrowsFIPSError(.certificateChainInvalid, try CertificateInstaller.validate(chainPEM: caFirst, keyPEM: key))
+    }
+
+    func testMismatchedKey() throws {
+        let (chain, _) = try makeChain()
+        XCTAssertThrowsFIPSError(.certificateKeyMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: try read("inter-key.pem")))
+        let ours = try SigningPrivateKey.generate(.p256).pemRepresentation()
+        XCTAssertThrowsFIPSError(.certificateKeyMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: ours))
+    }
+
+    func testNamesNotCovered() throws {
+        let (chain, key) = try makeChain()
+        XCTAssertThrowsFIPSError(.certificateNameMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: key, requiredNames: ["other.test"]))
+        XCTAssertThrowsFIPSError(.certificateNameMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: key, requiredNames: ["10.0.0.1"]))
+        XCTAssertThrowsFIPSError(.certificateNameMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: key, requiredNames: ["x.svc.test"]))
+    }
+
+    func testExpiredAndNotYetValid() throws {
+        try CertTools.pythonCertificate(dir, "expired", ["sans": ["DNS:svc.test"], "not_before_days": -30, "not_after_days": -1])
+        XCTAssertThrowsFIPSError(.certificateExpired, try CertificateInstaller.validate(chainPEM: try read("expired.pem"), keyPEM: try read("expired-key.pem")))
+        try CertTools.pythonCertificate(dir, "future", ["sans": ["DNS:svc.test"], "not_before_days": 2, "not_after_days": 30])
+        XCTAssertThrowsFIPSError(.certificateNotYetValid, try CertificateInstaller.validate(chainPEM: try read("future.pem"), keyPEM: try read("future-key.pem")))
+        // The same certificate is valid at an injected time inside its period.
+        XCTAssertNoThrow(try CertificateInstaller.validate(chainPEM: try read("future.pem"), keyPEM: try read("future-key.pem"),
+                                                           now: Date().addingTimeInterval(5 * 86_400)))
+    }
+
+    func testSHA1AndWeakKeysAreNotApproved() throws {
+        // python cryptography refuses to sign with SHA-1 at all; the openssl CLI (default provider) still can.
+        let r = try CertTools.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1", "-nodes",
+                                       "-keyout", dir.appendingPathComponent("sha1-key.pem").path, "-out", dir.appendingPathComponent("sha1.pem").path,
+                                       "-days", "30", "-subj", "/CN=svc.test", "-addext", "subjectAltName=DNS:svc.test",
+                                       "-addext", "basicConstraints=critical,CA:FALSE"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("sha1.pem"), keyPEM: try read("sha1-key.pem")))
+        XCTAssertEqual(try Certificate(pemRepresentation: try read("sha1.pem")).signatureAlgorithm.digest, "SHA1")
+
+        try CertTools.pythonCertificate(dir, "rsa1024", ["key": "rsa1024", "sans": ["DNS:svc.test"]])
+        XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("rsa1024.pem"), keyPEM: try read("rsa1024-key.pem")))
+        XCTAssertEqual(try Certificate(pemRepresentation: try read("rsa1024.pem")).publicKeyAlgorithm, "RSA 1024")
+
+        try CertTools.pythonCertificate(dir, "p192", ["key": "p192", "sans": ["DNS:svc.test"]])
+        XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("p192.pem"), keyPEM: try read("p192-key.pem")))
+        XCTAssertFalse(try Certificate(pemRepresentation: try read("p192.pem")).publicKeyIsApproved)
+
+        // The weak keys alone are refused by the key decoder.
+        XCTAssertThrowsFIPSError(.notApproved, try SigningPrivateKey(pemRepresentation: try read("rsa1024-key.pem")))
+    }
+
+    func testEncryptedKeyAndWrongPassphrase() throws {
+        let (chain, keyPEM) = try makeChain()
+        let key = try SigningPrivateKey(pemRepresentation: keyPEM)
+        let encrypted = try key.pemRepresentation(passphrase: "correct horse battery")
+        XCTAssertNoThrow(try CertificateInstaller.validate(chainPEM: chain, keyPEM: encrypted, passphrase: "correct horse battery"))
+        do {
+            _ = try CertificateInstaller.validate(chainPEM: chain, keyPEM: encrypted, passphrase: "wrong passphrase!")
+            XCTFail("a wrong passphrase must fail")
+        } catch let e as FIPSError {
+            XCTAssertNotEqual(e.code, .certificateKeyMismatch, "\(e)")
+            XCTAssertFalse(e.description.contains("wrong passphrase!"), "the passphrase must not appear in the error")
+        }
+    }
+
+    func testMalformedPEM() throws {
+        let (chain, key) = try makeChain()
+        XCTAssertThrowsFIPSError(.invalidEncoding, try CertificateInstaller.validate(chainPEM: "not a certificate", keyPEM: key))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try CertificateInstaller.validate(chainPEM: "", keyPEM: key))
+        let broken = chain.replacingOccurrences(of: "MII", with: "M!I")
+        XCTAssertThrowsFIPSError(.invalidEncoding, try CertificateInstaller.validate(chainPEM: broken, keyPEM: key))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(pemRepresentation: key))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(derRepresentation: Data([0x30, 0x03, 0x02, 0x01, 0x01])))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(derRepresentation: Data()))
+        let good = try Certificate(pemRepresentation: try read("leaf.pem"))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(derRepresentation: good.derRepresentation + Data([0])))
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(derRepresentation: good.derRepresentation.dropLast()))
+        // A truncated PEM block (no END line).
+        let lines = try read("leaf.pem").split(separator: "\n")
+        XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate.chain(fromPEM: lines.dropLast().joined(separator: "\n")))
+    }
+
+    func testParsesOpenSSLMadeCertificate() throws {
+        let keyPath = dir.appendingPathComponent("o-key.pem").path, certPath = dir.appendingPathComponent("o.pem").path
+        let r = try CertTools.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                       "-keyout", keyPath, "-out", certPath, "-days", "30", "-subj", "/O=Example Org/CN=openssl.test",
+                                       "-addext", "subjectAltName=DNS:openssl.test,IP:192.0.2.7,IP:2001:db8::1",
+                                       "-addext", "extendedKeyUsage=serverAuth,clientAuth", "-addext", "basicConstraints=critical,CA:FALSE"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let c = try Certificate(pemRepresentation: try String(contentsOfFile: certPath, encoding: .utf8))
+        XCTAssertEqual(c.subject, "CN=openssl.test,O=Example Org")
+        XCTAssertEqual(c.subjectAlternativeNames, [.dns("openssl.test"), .ipAddress("192.0.2.7"), .ipAddress("2001:db8::1")])
+        XCTAssertEqual(c.extendedKeyUsage, [.serverAuth, .clientAuth])
+        XCTAssertEqual(c.notValidAfter.timeIntervalSince(c.notValidBefore), 30 * 86_400, accuracy: 1)
+        XCTAssertTrue(c.matches(name: "openssl.test"))
+        XCTAssertTrue(c.matches(name: "2001:db8:0::1"))
+        XCTAssertFalse(c.matches(name: "192.0.2.8"))
+        let serial = try CertTools.openssl(["x509", "-in", certPath, "-noout", "-serial", "-subject", "-nameopt", "RFC2253"])
+        XCTAssertTrue(serial.out.contains("serial=\(c.serialNumber)"), serial.out)
+        XCTAssertTrue(serial.out.contains("subject=\(c.subject)"), serial.out)
+        let pair = try CertificateInstaller.validate(chainPEM: c.pemRepresentation, keyPEM: try String(contentsOfFile: keyPath, encoding: .utf8),
+                                                     requiredNames: ["openssl.test", "192.0.2.7"])
+        XCTAssertEqual(pair.leaf, c)
+    }
+}
