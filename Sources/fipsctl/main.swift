@@ -7,6 +7,7 @@ enum Registry {
     static let commands: [Command] = [
         ModuleCommands.status,
         ModuleCommands.selftest,
+        CertCommands.cert,
     ]
 }
 let commands = Registry.commands

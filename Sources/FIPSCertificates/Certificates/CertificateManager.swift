@@ -25,6 +25,8 @@ public final class CertificateManager: Sendable {
     /// The store the manager reads and writes.
     public let store: CertificateStore
     private let state = Mutex<State>(State())
+    /// Serializes the operations that write the store (ensure, install, renew, rotate) within this process.
+    private let operation = Mutex<Void>(())
 
     private struct State {
         var current: CertificateStore.Entry?
@@ -43,7 +45,8 @@ public final class CertificateManager: Sendable {
     public var currentMetadata: CertificateStore.Metadata? { state.withLock { $0.current?.metadata } }
 
     /// Registers an observer called with every new pair (after it is stored), on the thread that rotated it.
-    /// - Parameter observer: The callback; it must not block.
+    /// - Parameter observer: The callback; it must not block and must not call back into the manager's
+    ///   ensure/install/renew/rotate methods (they hold the manager's operation lock while observers run).
     /// - Returns: A token for ``removeObserver(_:)``.
     @discardableResult
     public func onRotate(_ observer: @escaping @Sendable (CertificatePair) -> Void) -> UInt64 {
@@ -67,6 +70,9 @@ public final class CertificateManager: Sendable {
     ///   - mode: ``Mode/localCA`` (default) or ``Mode/selfSigned``.
     ///   - keyKind: The leaf's key type (default P-256).
     ///   - validity: The leaf's validity (default 90 days, at most 398).
+    ///   - commonName: The leaf's CN (default: the first DNS name, else the first name).
+    ///   - certificateAuthority: In ``Mode/localCA``, a store whose `ca/` holds an existing CA to issue from
+    ///     (default: this store's own `ca/`, created on first use). An external CA is never created or replaced.
     ///   - now: The current time (injectable for tests).
     /// - Returns: The pair to serve.
     /// - Throws: ``FIPSError`` (``FIPSError/Code/certificateRequestInvalid`` for bad names or validity,
@@ -74,7 +80,16 @@ public final class CertificateManager: Sendable {
     @discardableResult
     public func ensureServerCertificate(names: [String], mode: Mode = .localCA, keyKind: SigningPrivateKey.Kind = .p256,
                                         validity: TimeInterval = CertificateBuilder.defaultLeafValidity,
+                                        commonName: String? = nil, certificateAuthority: CertificateStore? = nil,
                                         now: Date = Date()) throws -> CertificatePair {
+        try operation.withLock { _ in
+            try ensureLocked(names: names, mode: mode, keyKind: keyKind, validity: validity, commonName: commonName,
+                             certificateAuthority: certificateAuthority, now: now)
+        }
+    }
+
+    private func ensureLocked(names: [String], mode: Mode, keyKind: SigningPrivateKey.Kind, validity: TimeInterval,
+                              commonName: String?, certificateAuthority: CertificateStore?, now: Date) throws -> CertificatePair {
         let sans = try names.map { try GeneralName(parsing: $0) }
         guard !sans.isEmpty else { throw FIPSError(.certificateRequestInvalid, "give at least one name for the server certificate") }
         try store.prepare()
@@ -90,12 +105,14 @@ public final class CertificateManager: Sendable {
                 return entry.pair
             }
             let covers = names.allSatisfy { leaf.matches(name: $0) }
-            if covers, entry.metadata.mode == mode.rawValue, !Self.isDue(leaf, now: now, fraction: 1.0 / 3.0) {
+            if covers, entry.metadata.mode == mode.rawValue, commonName == nil || commonName == entry.metadata.commonName,
+               !Self.isDue(leaf, now: now, fraction: 1.0 / 3.0) {
                 state.withLock { $0.current = entry }
                 return entry.pair
             }
         }
-        let recipe = Recipe(mode: mode, names: sans.map(Self.nameText), keyKind: keyKind, validity: validity)
+        let recipe = Recipe(mode: mode, names: sans.map(Self.nameText), keyKind: keyKind, validity: validity,
+                            commonName: commonName, caDirectory: mode == .localCA ? certificateAuthority?.directory.path : nil)
         return try issueAndStore(recipe, now: now, action: store.hasCurrent ? "certificate-rotated" : "certificate-generated")
     }
 
@@ -112,6 +129,11 @@ public final class CertificateManager: Sendable {
     @discardableResult
     public func install(chainPEM: String, keyPEM: String, passphrase: String? = nil, requiredNames: [String] = [],
                         now: Date = Date()) throws -> CertificatePair {
+        try operation.withLock { _ in try installLocked(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase, requiredNames: requiredNames, now: now) }
+    }
+
+    private func installLocked(chainPEM: String, keyPEM: String, passphrase: String?, requiredNames: [String],
+                               now: Date) throws -> CertificatePair {
         let pair = try CertificateInstaller.validate(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase,
                                                      requiredNames: requiredNames, now: now)
         let metadata = CertificateStore.Metadata(kind: .custom, names: requiredNames, leaf: pair.leaf, storedAt: now)
@@ -134,6 +156,10 @@ public final class CertificateManager: Sendable {
     /// - Throws: ``FIPSError`` from the store, the CA or OpenSSL; the current pair stays in use.
     @discardableResult
     public func renewIfNeeded(now: Date = Date(), renewWhenRemainingFraction: Double = 1.0 / 3.0) throws -> Bool {
+        try operation.withLock { _ in try renewLocked(now: now, fraction: renewWhenRemainingFraction) }
+    }
+
+    private func renewLocked(now: Date, fraction renewWhenRemainingFraction: Double) throws -> Bool {
         guard let entry = try currentOrStored() else { return false }
         guard Self.isDue(entry.pair.leaf, now: now, fraction: renewWhenRemainingFraction) else { return false }
         if entry.metadata.kind == .custom {
@@ -155,6 +181,10 @@ public final class CertificateManager: Sendable {
     ///   ``FIPSError/Code/certificateRequestInvalid`` if the pair is custom, or store/OpenSSL errors.
     @discardableResult
     public func rotate(now: Date = Date()) throws -> CertificatePair {
+        try operation.withLock { _ in try rotateLocked(now: now) }
+    }
+
+    private func rotateLocked(now: Date) throws -> CertificatePair {
         guard let entry = try currentOrStored() else {
             throw FIPSError(.certificateNotFound, "\(store.directory.path) holds no certificate to rotate; create one first")
         }
@@ -195,9 +225,13 @@ public final class CertificateManager: Sendable {
         var names: [String]
         var keyKind: SigningPrivateKey.Kind
         var validity: TimeInterval
+        var commonName: String?
+        var caDirectory: String?
 
-        init(mode: Mode, names: [String], keyKind: SigningPrivateKey.Kind, validity: TimeInterval) {
+        init(mode: Mode, names: [String], keyKind: SigningPrivateKey.Kind, validity: TimeInterval,
+             commonName: String?, caDirectory: String?) {
             self.mode = mode; self.names = names; self.keyKind = keyKind; self.validity = validity
+            self.commonName = commonName; self.caDirectory = caDirectory
         }
 
         init(_ m: CertificateStore.Metadata, store: CertificateStore) throws {
@@ -205,7 +239,8 @@ public final class CertificateManager: Sendable {
                   let kind = SigningPrivateKey.Kind(name: kindName), !m.names.isEmpty else {
                 throw FIPSError(.invalidEncoding, "\(store.directory.path)/state.json does not say how to renew this certificate (mode, names, key type)")
             }
-            self.init(mode: mode, names: m.names, keyKind: kind, validity: m.validity ?? CertificateBuilder.defaultLeafValidity)
+            self.init(mode: mode, names: m.names, keyKind: kind, validity: m.validity ?? CertificateBuilder.defaultLeafValidity,
+                      commonName: m.commonName, caDirectory: m.certificateAuthorityDirectory)
         }
     }
 
@@ -213,7 +248,8 @@ public final class CertificateManager: Sendable {
         let (mode, kind) = (recipe.mode, recipe.keyKind)
         let sans = try recipe.names.map { try GeneralName(parsing: $0) }
         let cn = sans.first(where: { if case .dns = $0 { return true }; return false }).map(Self.nameText) ?? recipe.names[0]
-        var builder = CertificateBuilder.serverLeaf(commonName: cn, subjectAlternativeNames: sans, validity: recipe.validity)
+        let commonName = recipe.commonName ?? cn
+        var builder = CertificateBuilder.serverLeaf(commonName: commonName, subjectAlternativeNames: sans, validity: recipe.validity)
         builder.notValidBefore = now
         let key = try SigningPrivateKey.generate(kind)
         let chain: [Certificate]
@@ -221,12 +257,13 @@ public final class CertificateManager: Sendable {
         case .selfSigned:
             chain = [try builder.selfSigned(key: key, now: now)]
         case .localCA:
-            let ca = try certificateAuthority(now: now, leafValidity: builder.validity)
+            let ca = try certificateAuthority(now: now, leafValidity: builder.validity, externalDirectory: recipe.caDirectory)
             chain = [try builder.issue(for: SigningPublicKey(derRepresentation: key.publicKeyDER), issuer: ca.leaf, issuerKey: ca.key, now: now), ca.leaf]
         }
         let pair = try CertificatePair(chain: chain, key: key)
         let m = CertificateStore.Metadata(kind: .managed, mode: mode.rawValue, names: recipe.names, keyKind: kind.name,
-                                          validity: recipe.validity, leaf: pair.leaf, storedAt: now)
+                                          validity: recipe.validity, commonName: recipe.commonName,
+                                          certificateAuthorityDirectory: recipe.caDirectory, leaf: pair.leaf, storedAt: now)
         try store.save(pair, metadata: m)
         CertificateEvents.emit(action, pair.leaf, outcome: .success)
         publish(CertificateStore.Entry(pair: pair, metadata: m))
@@ -234,7 +271,14 @@ public final class CertificateManager: Sendable {
     }
 
     /// The local CA: the stored one while it is valid and outlives a new leaf, else a new one.
-    private func certificateAuthority(now: Date, leafValidity: TimeInterval) throws -> CertificatePair {
+    private func certificateAuthority(now: Date, leafValidity: TimeInterval, externalDirectory: String?) throws -> CertificatePair {
+        if let externalDirectory {
+            let caStore = CertificateStore(directory: URL(fileURLWithPath: externalDirectory), keyPassphrase: store.keyPassphrase)
+            guard let ca = try caStore.loadCertificateAuthority() else {
+                throw FIPSError(.certificateNotFound, "no CA in \(externalDirectory)/ca (create one with `fipsctl cert ca init --out \(externalDirectory)`)")
+            }
+            return ca   // the builder refuses an expired CA or one that the leaf would outlive
+        }
         if let ca = try store.loadCertificateAuthority(), ca.leaf.isValid(at: now),
            ca.leaf.notValidAfter >= now.addingTimeInterval(leafValidity) {
             return ca

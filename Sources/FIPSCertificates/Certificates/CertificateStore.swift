@@ -45,6 +45,10 @@ public struct CertificateStore: Sendable {
         public var keyKind: String?
         /// For managed pairs: the leaf validity in seconds.
         public var validity: TimeInterval?
+        /// For managed pairs: the leaf's common name (`nil`: the first DNS name).
+        public var commonName: String?
+        /// For managed pairs in local-CA mode: the store directory holding the CA (`nil`: this store's `ca/`).
+        public var certificateAuthorityDirectory: String?
         /// The leaf's serial number (hex).
         public var serial: String
         /// The leaf's subject.
@@ -61,11 +65,15 @@ public struct CertificateStore: Sendable {
         ///   - names: The names to renew with.
         ///   - keyKind: The key type to renew with.
         ///   - validity: The leaf validity to renew with.
+        ///   - commonName: The leaf CN to renew with.
+        ///   - certificateAuthorityDirectory: Where the issuing local CA lives, if not in this store.
         ///   - leaf: The leaf certificate (serial, subject, notAfter are copied from it).
         ///   - storedAt: When.
         public init(kind: Kind, mode: String? = nil, names: [String] = [], keyKind: String? = nil,
-                    validity: TimeInterval? = nil, leaf: Certificate, storedAt: Date = Date()) {
+                    validity: TimeInterval? = nil, commonName: String? = nil, certificateAuthorityDirectory: String? = nil,
+                    leaf: Certificate, storedAt: Date = Date()) {
             self.kind = kind; self.mode = mode; self.names = names; self.keyKind = keyKind; self.validity = validity
+            self.commonName = commonName; self.certificateAuthorityDirectory = certificateAuthorityDirectory
             self.serial = leaf.serialNumber; self.subject = leaf.subject; self.notAfter = leaf.notValidAfter
             self.storedAt = storedAt
         }
@@ -82,7 +90,7 @@ public struct CertificateStore: Sendable {
     /// The store's directory.
     public let directory: URL
     /// The passphrase that encrypts key files (nil: unencrypted keys, protected by file permissions).
-    private let keyPassphrase: String?
+    let keyPassphrase: String?
 
     /// Opens (does not yet create) a store.
     /// - Parameters:
