@@ -170,7 +170,14 @@ public final class CertificateManager: Sendable {
                                        : "the installed certificate expires on \(ISO8601DateFormatter().string(from: leaf.notValidAfter)); install a renewed one (custom certificates are not renewed automatically)")
             return false
         }
-        _ = try issueAndStore(try Recipe(entry.metadata, store: store), now: now, action: "certificate-rotated")
+        do {
+            _ = try issueAndStore(try Recipe(entry.metadata, store: store), now: now, action: "certificate-rotated")
+        } catch {
+            // The current pair stays in use; say so in the audit trail, then let the caller retry later.
+            CertificateEvents.emit("certificate-rotated", entry.pair.leaf, outcome: .failure,
+                                   reason: (error as? FIPSError).map { "\($0.code): \($0.reason)" } ?? "\(error)")
+            throw error
+        }
         return true
     }
 

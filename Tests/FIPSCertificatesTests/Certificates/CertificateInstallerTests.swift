@@ -7,18 +7,40 @@ import FIPSTestSupport
 /// Custom certificates made by python3 `cryptography` (an independent implementation), including the bad ones
 /// this library refuses to make: expired, not yet valid, SHA-1, RSA-1024, P-192.
 final class CertificateInstallerTests: XCTestCase {
+    /// Test data made once per run by python3 `cryptography` (one process, so the suite stays fast).
+    nonisolated(unsafe) static var fixtures: URL?
     var dir: URL!
-    override func setUpWithError() throws { dir = try TestSupport.temporaryDirectory("certs-install") }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            let d = try TestSupport.temporaryDirectory("certs-install")
+            try CertTools.pythonCertificates(d, [
+                ("root", ["key": "p384", "ca": true, "cn": "Test Root", "not_after_days": 3650, "hash": "sha384"]),
+                ("inter", ["key": "p256", "ca": true, "cn": "Test Intermediate", "issuer": "root", "not_after_days": 1000, "hash": "sha384"]),
+                ("leaf", ["key": "p256", "cn": "svc.test", "sans": ["DNS:svc.test", "IP:127.0.0.1"], "issuer": "inter"]),
+                ("expired", ["sans": ["DNS:svc.test"], "not_before_days": -30, "not_after_days": -1]),
+                ("future", ["sans": ["DNS:svc.test"], "not_before_days": 2, "not_after_days": 30]),
+                ("rsa1024", ["key": "rsa1024", "sans": ["DNS:svc.test"]]),
+                ("p192", ["key": "p192", "sans": ["DNS:svc.test"]]),
+                ("k256", ["key": "k256", "sans": ["DNS:svc.test"]]),
+            ])
+            fixtures = d
+        } catch { fixtures = nil }
+    }
+
+    override class func tearDown() {
+        if let f = fixtures { try? FileManager.default.removeItem(at: f) }
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws { dir = try XCTUnwrap(Self.fixtures, "python3 cryptography could not make the test certificates") }
 
     func read(_ name: String) throws -> String { try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) }
 
     /// A root CA, an intermediate and a leaf for `svc.test` / 127.0.0.1.
     func makeChain() throws -> (chain: String, key: String) {
-        try CertTools.pythonCertificate(dir, "root", ["key": "p384", "ca": true, "cn": "Test Root", "not_after_days": 3650, "hash": "sha384"])
-        try CertTools.pythonCertificate(dir, "inter", ["key": "p256", "ca": true, "cn": "Test Intermediate", "issuer": "root", "not_after_days": 1000, "hash": "sha384"])
-        try CertTools.pythonCertificate(dir, "leaf", ["key": "p256", "cn": "svc.test", "sans": ["DNS:svc.test", "IP:127.0.0.1"], "issuer": "inter"])
-        return (try read("leaf.pem") + read("inter.pem") + read("root.pem"), try read("leaf-key.pem"))
+        (try read("leaf.pem") + read("inter.pem") + read("root.pem"), try read("leaf-key.pem"))
     }
 
     func testValidChainIsAccepted() throws {
@@ -53,9 +75,7 @@ final class CertificateInstallerTests: XCTestCase {
     }
 
     func testExpiredAndNotYetValid() throws {
-        try CertTools.pythonCertificate(dir, "expired", ["sans": ["DNS:svc.test"], "not_before_days": -30, "not_after_days": -1])
         XCTAssertThrowsFIPSError(.certificateExpired, try CertificateInstaller.validate(chainPEM: try read("expired.pem"), keyPEM: try read("expired-key.pem")))
-        try CertTools.pythonCertificate(dir, "future", ["sans": ["DNS:svc.test"], "not_before_days": 2, "not_after_days": 30])
         XCTAssertThrowsFIPSError(.certificateNotYetValid, try CertificateInstaller.validate(chainPEM: try read("future.pem"), keyPEM: try read("future-key.pem")))
         // The same certificate is valid at an injected time inside its period.
         XCTAssertNoThrow(try CertificateInstaller.validate(chainPEM: try read("future.pem"), keyPEM: try read("future-key.pem"),
@@ -72,13 +92,14 @@ final class CertificateInstallerTests: XCTestCase {
         XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("sha1.pem"), keyPEM: try read("sha1-key.pem")))
         XCTAssertEqual(try Certificate(pemRepresentation: try read("sha1.pem")).signatureAlgorithm.digest, "SHA1")
 
-        try CertTools.pythonCertificate(dir, "rsa1024", ["key": "rsa1024", "sans": ["DNS:svc.test"]])
         XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("rsa1024.pem"), keyPEM: try read("rsa1024-key.pem")))
         XCTAssertEqual(try Certificate(pemRepresentation: try read("rsa1024.pem")).publicKeyAlgorithm, "RSA 1024")
 
-        try CertTools.pythonCertificate(dir, "p192", ["key": "p192", "sans": ["DNS:svc.test"]])
         XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("p192.pem"), keyPEM: try read("p192-key.pem")))
         XCTAssertFalse(try Certificate(pemRepresentation: try read("p192.pem")).publicKeyIsApproved)
+        // secp256k1 is 256 bits but not a NIST curve: refused by name, not by size.
+        XCTAssertThrowsFIPSError(.certificateNotApproved, try CertificateInstaller.validate(chainPEM: try read("k256.pem"), keyPEM: try read("k256-key.pem")))
+        XCTAssertFalse(try Certificate(pemRepresentation: try read("k256.pem")).publicKeyIsApproved)
 
         // The weak keys alone are refused by the key decoder.
         XCTAssertThrowsFIPSError(.notApproved, try SigningPrivateKey(pemRepresentation: try read("rsa1024-key.pem")))

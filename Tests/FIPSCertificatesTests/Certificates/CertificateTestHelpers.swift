@@ -26,11 +26,17 @@ enum CertTools {
 
     /// Makes test certificates with python3 `cryptography` (an independent implementation) into `dir`:
     /// `<name>.pem` and `<name>-key.pem` (PKCS#8, unencrypted). `spec` is a JSON object:
-    /// {"key": "p256"|"p384"|"p192"|"rsa1024"|"rsa2048", "hash": "sha256"|"sha1", "cn": "...", "sans": ["DNS:x","IP:y"],
+    /// {"key": "p256"|"p384"|"p192"|"k256"|"rsa1024"|"rsa2048", "hash": "sha256"|"sha384", "cn": "...", "sans": ["DNS:x","IP:y"],
     ///  "not_before_days": -1, "not_after_days": 30, "ca": false, "issuer": "<name of an earlier cert>" }
     static func pythonCertificate(_ dir: URL, _ name: String, _ spec: [String: Any]) throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        _ = try python(pythonMaker, [dir.path, name, json])
+        try pythonCertificates(dir, [(name, spec)])
+    }
+
+    /// Several certificates in one python3 run (in order, so a later one can name an earlier one as issuer).
+    static func pythonCertificates(_ dir: URL, _ specs: [(String, [String: Any])]) throws {
+        let list = specs.map { [$0.0, $0.1] as [Any] }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self)
+        _ = try python(pythonMaker, [dir.path, json])
     }
 
     static let pythonMaker = #"""
@@ -39,40 +45,42 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-d, name, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-k = spec.get("key", "p256")
-if k.startswith("rsa"): key = rsa.generate_private_key(65537, int(k[3:]))
-else: key = ec.generate_private_key({"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p192": ec.SECP192R1(), "k256": ec.SECP256K1()}[k])
-now = datetime.datetime.now(datetime.timezone.utc)
-subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.get("cn", name))])
-if "issuer" in spec:
-    ic = x509.load_pem_x509_certificate(open(f"{d}/{spec['issuer']}.pem", "rb").read())
-    ik = serialization.load_pem_private_key(open(f"{d}/{spec['issuer']}-key.pem", "rb").read(), None)
-    issuer = ic.subject
-else:
-    ic, ik, issuer = None, key, subject
-b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-     .serial_number(x509.random_serial_number())
-     .not_valid_before(now + datetime.timedelta(days=spec.get("not_before_days", -1)))
-     .not_valid_after(now + datetime.timedelta(days=spec.get("not_after_days", 30))))
-ca = spec.get("ca", False)
-b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-if ic is not None:
-    b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ik.public_key()), critical=False)
-if ca:
-    b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-else:
-    b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-sans = []
-for s in spec.get("sans", []):
-    t, v = s.split(":", 1)
-    sans.append(x509.DNSName(v) if t == "DNS" else x509.IPAddress(ipaddress.ip_address(v)))
-if sans: b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-h = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1(), "sha384": hashes.SHA384()}[spec.get("hash", "sha256")]
-cert = b.sign(ik, h)
-open(f"{d}/{name}.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-open(f"{d}/{name}-key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+def make(d, name, spec):
+  k = spec.get("key", "p256")
+  if k.startswith("rsa"): key = rsa.generate_private_key(65537, int(k[3:]))
+  else: key = ec.generate_private_key({"p256": ec.SECP256R1(), "p384": ec.SECP384R1(), "p192": ec.SECP192R1(), "k256": ec.SECP256K1()}[k])
+  now = datetime.datetime.now(datetime.timezone.utc)
+  subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.get("cn", name))])
+  if "issuer" in spec:
+      ic = x509.load_pem_x509_certificate(open(f"{d}/{spec['issuer']}.pem", "rb").read())
+      ik = serialization.load_pem_private_key(open(f"{d}/{spec['issuer']}-key.pem", "rb").read(), None)
+      issuer = ic.subject
+  else:
+      ic, ik, issuer = None, key, subject
+  b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+       .serial_number(x509.random_serial_number())
+       .not_valid_before(now + datetime.timedelta(days=spec.get("not_before_days", -1)))
+       .not_valid_after(now + datetime.timedelta(days=spec.get("not_after_days", 30))))
+  ca = spec.get("ca", False)
+  b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+  b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+  if ic is not None:
+      b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ik.public_key()), critical=False)
+  if ca:
+      b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+  else:
+      b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+  sans = []
+  for s in spec.get("sans", []):
+      t, v = s.split(":", 1)
+      sans.append(x509.DNSName(v) if t == "DNS" else x509.IPAddress(ipaddress.ip_address(v)))
+  if sans: b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+  h = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1(), "sha384": hashes.SHA384()}[spec.get("hash", "sha256")]
+  cert = b.sign(ik, h)
+  open(f"{d}/{name}.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+  open(f"{d}/{name}-key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+d = sys.argv[1]
+for name, spec in json.loads(sys.argv[2]): make(d, name, spec)
 """#
 
     /// Inspects a certificate with python3 `cryptography` and prints facts as JSON.
