@@ -134,8 +134,16 @@ public final class CertificateManager: Sendable {
 
     private func installLocked(chainPEM: String, keyPEM: String, passphrase: String?, requiredNames: [String],
                                now: Date) throws -> CertificatePair {
-        let pair = try CertificateInstaller.validate(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase,
+        let pair: CertificatePair
+        do {
+            pair = try CertificateInstaller.validate(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase,
                                                      requiredNames: requiredNames, now: now)
+        } catch {
+            let leaf = try? Certificate.chain(fromPEM: chainPEM).first
+            CertificateEvents.emit("certificate-installed", leaf, outcome: .failure,
+                                   reason: (error as? FIPSError).map { "\($0.code): \($0.reason)" } ?? "\(error)")
+            throw error
+        }
         let metadata = CertificateStore.Metadata(kind: .custom, names: requiredNames, leaf: pair.leaf, storedAt: now)
         try store.save(pair, metadata: metadata)
         let entry = CertificateStore.Entry(pair: pair, metadata: metadata)
@@ -310,14 +318,17 @@ public final class CertificateManager: Sendable {
 
 /// The certificate life-cycle's ``SecurityEvent``s (category `certificate`); metadata never holds keys.
 enum CertificateEvents {
-    static func emit(_ action: String, _ cert: Certificate, outcome: SecurityEvent.Outcome, reason: String? = nil,
+    static func emit(_ action: String, _ cert: Certificate?, outcome: SecurityEvent.Outcome, reason: String? = nil,
                      extra: [String: String] = [:]) {
-        var metadata = [
-            "cert.subject": cert.subject,
-            "cert.serial": cert.serialNumber,
-            "cert.not_after": ISO8601DateFormatter().string(from: cert.notValidAfter),
-            "cert.fingerprint_sha256": cert.sha256FingerprintHex,
-        ]
+        var metadata: [String: String] = [:]
+        if let cert {
+            metadata = [
+                "cert.subject": cert.subject,
+                "cert.serial": cert.serialNumber,
+                "cert.not_after": ISO8601DateFormatter().string(from: cert.notValidAfter),
+                "cert.fingerprint_sha256": cert.sha256FingerprintHex,
+            ]
+        }
         metadata.merge(extra) { _, new in new }
         SecurityEvents.emit(SecurityEvent(category: .certificate, action: action, outcome: outcome, reason: reason, metadata: metadata))
     }

@@ -150,6 +150,13 @@ final class CertificateStoreTests: XCTestCase {
 
         let chain = try String(contentsOf: dir.appendingPathComponent("custom.pem"), encoding: .utf8)
         let key = try String(contentsOf: dir.appendingPathComponent("custom-key.pem"), encoding: .utf8)
+        // A refused install is audited (failure, with the reason) and writes nothing.
+        XCTAssertThrowsFIPSError(.certificateNameMismatch, try manager.install(chainPEM: chain, keyPEM: key, requiredNames: ["nope.test"]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: storeDir.appendingPathComponent("cert.pem").path))
+        let refused = try XCTUnwrap(events.withLock { $0.first })
+        XCTAssertEqual(refused.outcome, .failure)
+        XCTAssertTrue(refused.reason?.hasPrefix("certificateNameMismatch") ?? false, "\(refused)")
+        events.withLock { $0.removeAll() }
         let installed = try manager.install(chainPEM: chain, keyPEM: key, requiredNames: ["svc.test"])
         XCTAssertEqual(manager.currentMetadata?.kind, .custom)
 
