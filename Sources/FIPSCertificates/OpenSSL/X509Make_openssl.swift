@@ -138,7 +138,20 @@ enum X509Maker {
                 }
             }
         }
-        let valid = X509_REQ_get0_pubkey(req).map { X509_REQ_verify(req, $0) == 1 } ?? false
+        // The request's key is decoded in the module's context (X509_REQ_get0_pubkey would decode it in OpenSSL's
+        // default context on 3.0), then the self-signature is verified there. A key outside the policy cannot verify.
+        var valid = false
+        if let spki = X509_REQ_get_X509_PUBKEY(req) {
+            var out: UnsafeMutablePointer<UInt8>? = nil
+            let n = i2d_X509_PUBKEY(spki, &out)
+            if n > 0, let out {
+                let der = Data(bytes: out, count: Int(n))
+                fcshim_OPENSSL_free(out)
+                if let key = try? SigningPublicKey(derRepresentation: der) {
+                    valid = key.withPKey { X509_REQ_verify_ex(req, $0, ctx, nil) == 1 }
+                }
+            }
+        }
         clearOpenSSLErrors()
         return CertificateSigningRequest(der: der, subject: subject, subjectAlternativeNames: sans, isSignatureValid: valid)
     }

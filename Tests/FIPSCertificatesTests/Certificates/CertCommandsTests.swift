@@ -90,6 +90,26 @@ final class CertCommandsTests: XCTestCase {
         XCTAssertTrue(r.err.contains("custom"), r.err)
     }
 
+    /// With OpenSSL's default context locked (null provider), nothing in the certificate code may fall back to it.
+    func testWorksWithTheDefaultContextLocked() throws {
+        let env = ["FIPSCRYPTO_LOCK_DEFAULT_CONTEXT": "1"]
+        var r = try TestSupport.fipsctl(["cert", "ca", "init", "--out", path("ca")], environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try TestSupport.fipsctl(["cert", "ca", "issue", "--ca", path("ca"), "--out", path("tls"), "--cn", "l.test", "--san", "l.test",
+                                     "--key-type", "rsa2048"], environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try TestSupport.fipsctl(["cert", "csr", "--key", path("tls/key.pem"), "--cn", "l.test", "--san", "l.test", "--out", path("l.csr")], environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try TestSupport.fipsctl(["cert", "inspect", path("l.csr")], environment: env)
+        XCTAssertEqual(r.status, 0, r.out + r.err)
+        XCTAssertTrue(r.out.contains("Signature: valid"), r.out)
+        r = try TestSupport.fipsctl(["cert", "install", "--cert", path("tls/cert.pem"), "--key", path("tls/key.pem"), "--into", path("inst"),
+                                     "--name", "l.test"], environment: env)
+        XCTAssertEqual(r.status, 0, r.err)
+        let v = try CertTools.openssl(["verify", "-CAfile", path("ca/ca/ca.pem"), path("inst/cert.pem")])
+        XCTAssertEqual(v.status, 0, v.out + v.err)
+    }
+
     func testUsageErrorsAndHelp() throws {
         var r = try fipsctl(["--help"])
         XCTAssertEqual(r.status, 0)
