@@ -136,6 +136,33 @@ final class CertificateInstallerTests: XCTestCase {
         XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate.chain(fromPEM: lines.dropLast().joined(separator: "\n")))
     }
 
+    /// Every truncation and many single-byte corruptions of a real certificate are refused with
+    /// invalidEncoding (or parse to a different certificate whose signature no longer verifies), never a crash.
+    func testTruncatedAndCorruptedDER() throws {
+        let leaf = try Certificate(pemRepresentation: try read("leaf.pem"))
+        let inter = try Certificate(pemRepresentation: try read("inter.pem"))
+        let der = leaf.derRepresentation
+        for n in 0..<der.count {
+            XCTAssertThrowsFIPSError(.invalidEncoding, try Certificate(derRepresentation: der.prefix(n)))
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            var bad = der
+            let i = Int.random(in: 0..<bad.count, using: &rng)
+            bad[i] ^= UInt8.random(in: 1...255, using: &rng)
+            do {
+                let c = try Certificate(derRepresentation: bad)
+                XCTAssertFalse(c.isIssued(by: inter) && c != leaf, "a corrupted certificate must not verify")
+            } catch let e as FIPSError {
+                XCTAssertEqual(e.code, .invalidEncoding)
+            }
+        }
+        for _ in 0..<100 {
+            let junk = Data((0..<Int.random(in: 0...600, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            XCTAssertThrowsError(try Certificate(derRepresentation: junk))
+        }
+    }
+
     func testParsesOpenSSLMadeCertificate() throws {
         let keyPath = dir.appendingPathComponent("o-key.pem").path, certPath = dir.appendingPathComponent("o.pem").path
         let r = try CertTools.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
