@@ -83,8 +83,10 @@ public final class CertificateManager: Sendable {
                                         commonName: String? = nil, certificateAuthority: CertificateStore? = nil,
                                         now: Date = Date()) throws -> CertificatePair {
         try operation.withLock { _ in
-            try ensureLocked(names: names, mode: mode, keyKind: keyKind, validity: validity, commonName: commonName,
-                             certificateAuthority: certificateAuthority, now: now)
+            try store.withExclusiveLock {
+                try ensureLocked(names: names, mode: mode, keyKind: keyKind, validity: validity, commonName: commonName,
+                                 certificateAuthority: certificateAuthority, now: now)
+            }
         }
     }
 
@@ -129,7 +131,11 @@ public final class CertificateManager: Sendable {
     @discardableResult
     public func install(chainPEM: String, keyPEM: String, passphrase: String? = nil, requiredNames: [String] = [],
                         now: Date = Date()) throws -> CertificatePair {
-        try operation.withLock { _ in try installLocked(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase, requiredNames: requiredNames, now: now) }
+        try operation.withLock { _ in
+            try store.withExclusiveLock {
+                try installLocked(chainPEM: chainPEM, keyPEM: keyPEM, passphrase: passphrase, requiredNames: requiredNames, now: now)
+            }
+        }
     }
 
     private func installLocked(chainPEM: String, keyPEM: String, passphrase: String?, requiredNames: [String],
@@ -160,15 +166,24 @@ public final class CertificateManager: Sendable {
     ///   - now: The current time (injectable for tests).
     ///   - renewWhenRemainingFraction: Renew when `notAfter - now < fraction × (notAfter - notBefore)`; default
     ///     1/3, i.e. at 2/3 of the lifetime.
-    /// - Returns: Whether a new pair was made (observers have then been called).
+    /// - Returns: Whether there is a new pair (observers have then been called): renewed here, or found in the
+    ///   store after another process (e.g. `fipsctl cert rotate`) replaced it.
     /// - Throws: ``FIPSError`` from the store, the CA or OpenSSL; the current pair stays in use.
     @discardableResult
     public func renewIfNeeded(now: Date = Date(), renewWhenRemainingFraction: Double = 1.0 / 3.0) throws -> Bool {
-        try operation.withLock { _ in try renewLocked(now: now, fraction: renewWhenRemainingFraction) }
+        try operation.withLock { _ in try store.withExclusiveLock { try renewLocked(now: now, fraction: renewWhenRemainingFraction) } }
     }
 
     private func renewLocked(now: Date, fraction renewWhenRemainingFraction: Double) throws -> Bool {
-        guard let entry = try currentOrStored() else { return false }
+        // The store is read fresh: a pair written by another process (`fipsctl cert rotate`, `cert install`) is
+        // picked up here and handed to the observers.
+        guard let entry = try store.load() else { return false }
+        let cached = state.withLock { $0.current?.pair.leaf }
+        if cached != nil && cached != entry.pair.leaf && !Self.isDue(entry.pair.leaf, now: now, fraction: renewWhenRemainingFraction) {
+            publish(entry)
+            return true
+        }
+        state.withLock { $0.current = entry }
         guard Self.isDue(entry.pair.leaf, now: now, fraction: renewWhenRemainingFraction) else { return false }
         if entry.metadata.kind == .custom {
             let leaf = entry.pair.leaf
@@ -196,7 +211,7 @@ public final class CertificateManager: Sendable {
     ///   ``FIPSError/Code/certificateRequestInvalid`` if the pair is custom, or store/OpenSSL errors.
     @discardableResult
     public func rotate(now: Date = Date()) throws -> CertificatePair {
-        try operation.withLock { _ in try rotateLocked(now: now) }
+        try operation.withLock { _ in try store.withExclusiveLock { try rotateLocked(now: now) } }
     }
 
     private func rotateLocked(now: Date) throws -> CertificatePair {

@@ -9,6 +9,7 @@ import FIPSCrypto
 /// DIR/                  0700  refused if group/other-writable or owned by another user
 ///   cert.pem            0644  the chain, leaf first (PEM)
 ///   key.pem             0600  the leaf's private key (PKCS#8 PEM; encrypted when the store has a passphrase)
+///   .lock               0600  flock(2) target for writers
 ///   state.json          0644  what the pair is: managed (generated here, renewed) or custom (installed, never
 ///                             renewed), the names, mode and key type to renew with, serial and dates
 ///   previous/           0700  the same three files for the pair before the last rotation
@@ -19,7 +20,8 @@ import FIPSCrypto
 /// Every file is written atomically: a temporary file in the same directory (created `O_EXCL`, mode set
 /// before any byte is written), `fsync`, `rename` over the old name, `fsync` of the directory. A key file that
 /// is group- or other-accessible, or a directory that others can write, is refused with a message saying which
-/// `chmod` fixes it; nothing is read from it.
+/// `chmod` fixes it; nothing is read from it. ``CertificateManager`` holds an exclusive `flock` on `DIR/.lock`
+/// while it writes, so a service and `fipsctl cert rotate` can share a store.
 ///
 /// On rotation the current files are first copied into `previous/` (atomically, file by file), then replaced.
 /// The key is written before the certificate, and ``load()`` checks that they match, so a crash between the two
@@ -116,6 +118,24 @@ public struct CertificateStore: Sendable {
         for d in [previousDirectory, caDirectory] where SecureFiles.exists(d) { try SecureFiles.checkDirectory(d) }
         for k in [keyURL, previousDirectory.appendingPathComponent("key.pem"), caDirectory.appendingPathComponent("ca-key.pem")]
         where SecureFiles.exists(k) { try SecureFiles.checkSecretFile(k) }
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `DIR/.lock` (created 0600), so processes sharing the store
+    /// (a service and `fipsctl cert rotate`) do not interleave their writes. Creates and checks the directory first.
+    /// - Parameter body: The work to do under the lock.
+    /// - Returns: What `body` returns.
+    /// - Throws: ``FIPSError`` ``FIPSError/Code/insecurePermissions`` / ``FIPSError/Code/ioFailure``, or what
+    ///   `body` throws.
+    public func withExclusiveLock<R>(_ body: () throws -> R) throws -> R {
+        try prepare()
+        let url = directory.appendingPathComponent(".lock")
+        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SecureFiles.ioError("cannot open the lock file", url) }
+        defer { close(fd) }   // closing releases the lock
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw SecureFiles.ioError("cannot lock", url) }
+        }
+        return try body()
     }
 
     /// Whether the store holds a current pair.

@@ -140,6 +140,25 @@ final class CertificateStoreTests: XCTestCase {
         XCTAssertEqual(try store.load()?.pair.leaf, forced.leaf)
     }
 
+    /// A pair written by another manager (another process: `fipsctl cert rotate`) reaches this one's observers
+    /// at its next check.
+    func testRotationByAnotherProcessIsPickedUp() throws {
+        let storeDir = dir.appendingPathComponent("shared")
+        let service = CertificateManager(store: CertificateStore(directory: storeDir))
+        let first = try service.ensureServerCertificate(names: ["localhost"])
+        let seen = Mutex<[CertificatePair]>([])
+        service.onRotate { p in seen.withLock { $0.append(p) } }
+        XCTAssertFalse(try service.renewIfNeeded())
+
+        let other = try CertificateManager(store: CertificateStore(directory: storeDir)).rotate()
+        XCTAssertNotEqual(other.leaf, first.leaf)
+        XCTAssertTrue(try service.renewIfNeeded())
+        XCTAssertEqual(seen.withLock { $0.map(\.leaf) }, [other.leaf])
+        XCTAssertEqual(service.current?.leaf, other.leaf)
+        XCTAssertFalse(try service.renewIfNeeded(), "nothing new the second time")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: storeDir.appendingPathComponent(".lock").path))
+    }
+
     func testCustomCertificateIsNeverRenewed() throws {
         try CertTools.pythonCertificate(dir, "custom", ["sans": ["DNS:svc.test"], "not_before_days": -80, "not_after_days": 10])
         let storeDir = dir.appendingPathComponent("custom-store")
