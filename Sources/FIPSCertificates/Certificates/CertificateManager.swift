@@ -288,7 +288,7 @@ public final class CertificateManager: Sendable {
             chain = [try builder.selfSigned(key: key, now: now)]
         case .localCA:
             let ca = try certificateAuthority(now: now, leafValidity: builder.validity, externalDirectory: recipe.caDirectory)
-            chain = [try builder.issue(for: SigningPublicKey(derRepresentation: key.publicKeyDER), issuer: ca.leaf, issuerKey: ca.key, now: now), ca.leaf]
+            chain = [try builder.issue(for: key.publicKey, issuer: ca.leaf, issuerKey: ca.key, now: now), ca.leaf]
         }
         let pair = try CertificatePair(chain: chain, key: key)
         let m = CertificateStore.Metadata(kind: .managed, mode: mode.rawValue, names: recipe.names, keyKind: kind.name,

@@ -88,7 +88,7 @@ final class CertificateGenerationTests: XCTestCase {
         let ca = try CertificateBuilder.localCA(commonName: "Test Local CA").selfSigned(key: caKey)
         let leafKey = try SigningPrivateKey.generate(.p256)
         let leaf = try CertificateBuilder.serverLeaf(commonName: "svc.test", subjectAlternativeNames: [.dns("svc.test"), .ipAddress("127.0.0.1")])
-            .issue(for: SigningPublicKey(derRepresentation: leafKey.publicKeyDER), issuer: ca, issuerKey: caKey)
+            .issue(for: leafKey.publicKey, issuer: ca, issuerKey: caKey)
         let caPath = try CertTools.write(ca.pemRepresentation, dir, "ca.pem")
         let leafPath = try CertTools.write(leaf.pemRepresentation, dir, "leaf.pem")
 
@@ -166,7 +166,7 @@ print("verified", len(chain))
         XCTAssertEqual(try GeneralName(parsing: "*.Example.com"), .dns("*.example.com"))
         // A leaf cannot issue; a CA key that is not the CA's is refused.
         let leaf = try CertificateBuilder.serverLeaf(commonName: "x", subjectAlternativeNames: [.dns("x.test")]).selfSigned(key: key)
-        let pub = try SigningPublicKey(derRepresentation: key.publicKeyDER)
+        let pub = try key.publicKey
         XCTAssertThrowsFIPSError(.certificateRequestInvalid,
             try CertificateBuilder.serverLeaf(commonName: "y", subjectAlternativeNames: [.dns("y.test")]).issue(for: pub, issuer: leaf, issuerKey: key))
         let caKey = try SigningPrivateKey.generate(.p384)

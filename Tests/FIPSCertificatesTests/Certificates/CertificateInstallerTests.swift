@@ -110,11 +110,12 @@ final class CertificateInstallerTests: XCTestCase {
         let key = try SigningPrivateKey(pemRepresentation: keyPEM)
         let encrypted = try key.pemRepresentation(passphrase: "correct horse battery")
         XCTAssertNoThrow(try CertificateInstaller.validate(chainPEM: chain, keyPEM: encrypted, passphrase: "correct horse battery"))
+        XCTAssertThrowsFIPSError(.wrongPassphrase, try CertificateInstaller.validate(chainPEM: chain, keyPEM: encrypted))
         do {
             _ = try CertificateInstaller.validate(chainPEM: chain, keyPEM: encrypted, passphrase: "wrong passphrase!")
             XCTFail("a wrong passphrase must fail")
         } catch let e as FIPSError {
-            XCTAssertNotEqual(e.code, .certificateKeyMismatch, "\(e)")
+            XCTAssertEqual(e.code, .wrongPassphrase, "\(e)")
             XCTAssertFalse(e.description.contains("wrong passphrase!"), "the passphrase must not appear in the error")
         }
     }

@@ -196,6 +196,6 @@ final class CertificateStoreTests: XCTestCase {
         let text = try String(contentsOf: storeDir.appendingPathComponent("key.pem"), encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
         XCTAssertEqual(try store.load()?.pair.leaf, pair.leaf)
-        XCTAssertThrowsError(try CertificateStore(directory: storeDir, keyPassphrase: "the wrong passphrase").load())
+        XCTAssertThrowsFIPSError(.wrongPassphrase, try CertificateStore(directory: storeDir, keyPassphrase: "the wrong passphrase").load())
     }
 }
