@@ -158,14 +158,14 @@ public struct CertificateStore: Sendable {
         let cert = dir.appendingPathComponent("cert.pem"), key = dir.appendingPathComponent("key.pem")
         let state = dir.appendingPathComponent("state.json")
         guard SecureFiles.exists(cert), SecureFiles.exists(key) else { return nil }
-        try SecureFiles.checkSecretFile(key)
+        let keyPEM = try SecureFiles.readSecretString(key)
         let chain = try Certificate.chain(fromPEM: try SecureFiles.readString(cert))
-        let privateKey = try SigningPrivateKey(pemRepresentation: try SecureFiles.readString(key), passphrase: keyPassphrase)
+        let privateKey = try SigningPrivateKey(pemRepresentation: keyPEM, passphrase: keyPassphrase)
         let pair = try CertificatePair(chain: chain, key: privateKey)
         var metadata = Metadata(kind: .custom, leaf: chain[0])
         if SecureFiles.exists(state) {
             let d = JSONDecoder(); d.dateDecodingStrategy = .iso8601
-            do { metadata = try d.decode(Metadata.self, from: try SecureFiles.read(state)) } catch let e as FIPSError { throw e } catch {
+            do { metadata = try d.decode(Metadata.self, from: try SecureFiles.readFile(state)) } catch let e as FIPSError { throw e } catch {
                 throw FIPSError(.invalidEncoding, "\(state.path) is not valid certificate metadata: \(error)")
             }
         }
@@ -184,7 +184,7 @@ public struct CertificateStore: Sendable {
             for (name, secret) in [("key.pem", true), ("cert.pem", false), ("state.json", false)] {
                 let from = directory.appendingPathComponent(name)
                 guard SecureFiles.exists(from) else { continue }
-                try SecureFiles.atomicWrite(try SecureFiles.read(from), to: previousDirectory.appendingPathComponent(name), secret: secret)
+                try SecureFiles.atomicWrite(try SecureFiles.readFile(from), to: previousDirectory.appendingPathComponent(name), secret: secret)
             }
         }
         try write(pair, metadata: metadata, into: directory)
@@ -205,9 +205,9 @@ public struct CertificateStore: Sendable {
         let cert = caDirectory.appendingPathComponent("ca.pem"), key = caDirectory.appendingPathComponent("ca-key.pem")
         guard SecureFiles.exists(cert), SecureFiles.exists(key) else { return nil }
         try SecureFiles.checkDirectory(caDirectory)
-        try SecureFiles.checkSecretFile(key)
+        let keyPEM = try SecureFiles.readSecretString(key)
         return try CertificatePair(chain: [try Certificate(pemRepresentation: try SecureFiles.readString(cert))],
-                                   key: try SigningPrivateKey(pemRepresentation: try SecureFiles.readString(key), passphrase: keyPassphrase))
+                                   key: try SigningPrivateKey(pemRepresentation: keyPEM, passphrase: keyPassphrase))
     }
 
     /// Stores the local CA (`ca/ca.pem`, `ca/ca-key.pem`), replacing any earlier one.
@@ -275,6 +275,10 @@ enum SecureFiles {
     static func checkSecretFile(_ url: URL) throws {
         var st = stat()
         guard lstat(url.path, &st) == 0 else { throw ioError("cannot read", url) }
+        try checkSecret(st, url)
+    }
+
+    static func checkSecret(_ st: stat, _ url: URL) throws {
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw FIPSError(.insecurePermissions, "\(url.path) is not a regular file (a symbolic link?); store the key as a plain file")
         }
@@ -286,11 +290,36 @@ enum SecureFiles {
         }
     }
 
-    static func read(_ url: URL) throws -> Data {
+    /// Reads a key file: opened without following a symbolic link, owner and mode checked on the open descriptor
+    /// (no window between the check and the read).
+    static func readSecretString(_ url: URL) throws -> String {
+        let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw FIPSError(.insecurePermissions, "\(url.path) is a symbolic link; store the key as a plain file") }
+            throw ioError("cannot open", url)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ioError("cannot stat", url) }
+        try checkSecret(st, url)
+        guard st.st_size <= 1 << 20 else { throw FIPSError(.invalidEncoding, "\(url.path) is too large for a PEM key") }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 { if errno == EINTR { continue }; throw ioError("cannot read", url) }
+            if n == 0 { break }
+            off += n
+        }
+        defer { bytes.withUnsafeMutableBytes { p in for i in p.indices { p[i] = 0 } } }
+        return String(decoding: bytes.prefix(off), as: UTF8.self)
+    }
+
+    static func readFile(_ url: URL) throws -> Data {
         do { return try Data(contentsOf: url) } catch { throw FIPSError(.ioFailure, "cannot read \(url.path): \(error.localizedDescription)") }
     }
 
-    static func readString(_ url: URL) throws -> String { String(decoding: try read(url), as: UTF8.self) }
+    static func readString(_ url: URL) throws -> String { String(decoding: try readFile(url), as: UTF8.self) }
 
     /// Temp file (O_EXCL, mode set before writing), write, fsync, rename, fsync the directory.
     static func atomicWrite(_ data: Data, to url: URL, secret: Bool) throws {

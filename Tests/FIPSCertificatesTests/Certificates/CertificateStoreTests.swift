@@ -172,7 +172,7 @@ final class CertificateStoreTests: XCTestCase {
         // A refused install is audited (failure, with the reason) and writes nothing.
         XCTAssertThrowsFIPSError(.certificateNameMismatch, try manager.install(chainPEM: chain, keyPEM: key, requiredNames: ["nope.test"]))
         XCTAssertFalse(FileManager.default.fileExists(atPath: storeDir.appendingPathComponent("cert.pem").path))
-        let refused = try XCTUnwrap(events.withLock { $0.first })
+        let refused = try XCTUnwrap(events.withLock { $0.first { $0.category == .certificate } })
         XCTAssertEqual(refused.outcome, .failure)
         XCTAssertTrue(refused.reason?.hasPrefix("certificateNameMismatch") ?? false, "\(refused)")
         events.withLock { $0.removeAll() }
@@ -185,7 +185,7 @@ final class CertificateStoreTests: XCTestCase {
         XCTAssertThrowsFIPSError(.certificateRequestInvalid, try manager.rotate())
         // ensureServerCertificate keeps a custom pair even when the names differ (and warns).
         XCTAssertEqual(try CertificateManager(store: CertificateStore(directory: storeDir)).ensureServerCertificate(names: ["other.test"]).leaf, installed.leaf)
-        let actions = events.withLock { $0 }.map(\.action)
+        let actions = events.withLock { $0 }.filter { $0.category == .certificate }.map(\.action)
         XCTAssertEqual(actions, ["certificate-installed", "certificate-renewal-warning", "certificate-renewal-warning"])
     }
 
