@@ -63,8 +63,11 @@ public final class CertificateManager: Sendable {
     ///
     /// An installed (custom) pair is returned as it is, even if it does not cover `names` (a
     /// certificate-renewal-warning event says so). A managed pair is kept if it covers every name, has the asked
-    /// mode and is not due for renewal; otherwise a new leaf is made (the old pair goes to `previous/`). In
-    /// ``Mode/localCA`` the CA is created once and reused while valid.
+    /// mode, key type and common name and is not due for renewal; otherwise a new leaf is made (the old pair goes
+    /// to `previous/`). In ``Mode/localCA`` the CA is created once and reused while it outlives a new leaf; after
+    /// that a new CA is made (clients must then trust the new `ca/ca.pem`; a certificate-generated event with
+    /// `cert.role=local-ca` records it). Names are used as given: include `localhost`, `127.0.0.1` and `::1` if
+    /// local clients connect by those.
     /// - Parameters:
     ///   - names: DNS names and IP addresses the leaf must cover (the first DNS name, or the first name, is the CN).
     ///   - mode: ``Mode/localCA`` (default) or ``Mode/selfSigned``.
@@ -107,7 +110,8 @@ public final class CertificateManager: Sendable {
                 return entry.pair
             }
             let covers = names.allSatisfy { leaf.matches(name: $0) }
-            if covers, entry.metadata.mode == mode.rawValue, commonName == nil || commonName == entry.metadata.commonName,
+            if covers, entry.metadata.mode == mode.rawValue, entry.metadata.keyKind == keyKind.name,
+               commonName == nil || commonName == entry.metadata.commonName,
                !Self.isDue(leaf, now: now, fraction: 1.0 / 3.0) {
                 state.withLock { $0.current = entry }
                 return entry.pair

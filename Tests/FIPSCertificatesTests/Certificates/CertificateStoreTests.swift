@@ -159,6 +159,22 @@ final class CertificateStoreTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: storeDir.appendingPathComponent(".lock").path))
     }
 
+    func testKeyTypeChangeAndCAEndOfLife() throws {
+        let t0 = Date(timeIntervalSince1970: TimeInterval(Int(Date().timeIntervalSince1970)))
+        let manager = CertificateManager(store: CertificateStore(directory: dir.appendingPathComponent("eol")))
+        let first = try manager.ensureServerCertificate(names: ["localhost"], now: t0)
+        let rsa = try manager.ensureServerCertificate(names: ["localhost"], keyKind: .rsa2048, now: t0)
+        XCTAssertEqual(rsa.leaf.publicKeyAlgorithm, "RSA 2048", "asking for another key type makes a new leaf")
+        XCTAssertEqual(rsa.chain[1], first.chain[1])
+        // 3600 days later the CA (3650 days) would not outlive a 90-day leaf: a new CA is made.
+        let late = t0.addingTimeInterval(3600 * 86_400)
+        let renewed = try manager.ensureServerCertificate(names: ["localhost"], keyKind: .rsa2048, now: late)
+        XCTAssertNotEqual(renewed.chain[1], first.chain[1])
+        XCTAssertTrue(renewed.leaf.isIssued(by: renewed.chain[1]))
+        XCTAssertEqual(renewed.chain[1].notValidBefore, late)
+        XCTAssertGreaterThan(renewed.chain[1].notValidAfter, renewed.leaf.notValidAfter)
+    }
+
     func testCustomCertificateIsNeverRenewed() throws {
         try CertTools.pythonCertificate(dir, "custom", ["sans": ["DNS:svc.test"], "not_before_days": -80, "not_after_days": 10])
         let storeDir = dir.appendingPathComponent("custom-store")
