@@ -48,7 +48,7 @@ enum CertCommands {
                         is signed by the next, all are valid now, keys are RSA >= 2048 or EC P-256/384/521, hashes
                         SHA-256/384/512 (SHA-1 refused), the leaf is not a CA and covers every --name. Custom: never
                         renewed here; `cert rotate` warns as it nears expiry.
-            inspect     Prints a certificate (or each of a chain) or a CSR: subject, issuer, serial, validity, key,
+            inspect     Prints a certificate (PEM or DER; each of a PEM chain) or a PEM CSR: subject, issuer, serial, validity, key,
                         signature algorithm, extensions, SHA-256 fingerprint.
             rotate      Renews the managed leaf in DIR if less than 1/3 of its lifetime remains (at 2/3, as
                         certmagic does), or now with --force; the old pair moves to DIR/previous/. For a custom
@@ -204,7 +204,7 @@ enum CertCommands {
         let json = args.flag("json")
         let file = try args.positional("FILE")
         try args.finish()
-        let text = try readText(file)
+        let text = String(decoding: try readData(file), as: UTF8.self)
         if text.contains("CERTIFICATE REQUEST-----") {
             let r = try CertificateSigningRequest(pemRepresentation: text)
             if json {
@@ -215,7 +215,9 @@ enum CertCommands {
             }
             return r.isSignatureValid ? ExitStatus.success : ExitStatus.failure
         }
-        let chain = try Certificate.chain(fromPEM: text)
+        // PEM (one or more certificates), or a single DER certificate.
+        let chain = text.contains("-----BEGIN") ? try Certificate.chain(fromPEM: text)
+            : [try Certificate(derRepresentation: try readData(file))]
         if json {
             print(try jsonString(chain.map(CertificateJSON.init)))
         } else {
@@ -274,6 +276,12 @@ enum CertCommands {
         let p = line.hasSuffix("\r") ? String(line.dropLast()) : line
         guard !p.isEmpty else { throw CLIError.failed("the passphrase file \(f) is empty") }
         return p
+    }
+
+    static func readData(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CLIError.failed("cannot read \(path): \(error.localizedDescription)")
+        }
     }
 
     static func readText(_ path: String) throws -> String {

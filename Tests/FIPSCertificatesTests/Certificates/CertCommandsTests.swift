@@ -34,6 +34,12 @@ final class CertCommandsTests: XCTestCase {
         XCTAssertEqual(json[0]["subjectAlternativeNames"] as? [String], ["DNS:svc.test", "IP:127.0.0.1"])
         XCTAssertEqual(json[1]["isCA"] as? Bool, true)
 
+        // DER input, converted by the openssl CLI.
+        XCTAssertEqual(try CertTools.openssl(["x509", "-in", path("tls/cert.pem"), "-outform", "DER", "-out", path("leaf.der")]).status, 0)
+        r = try fipsctl(["inspect", path("leaf.der")])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("Subject Alternative Names: DNS:svc.test, IP:127.0.0.1"), r.out)
+
         r = try fipsctl(["rotate", "--dir", path("tls")])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.hasPrefix("not due"), r.out)
