@@ -64,7 +64,12 @@ enum X509Maker {
         }
         let ski = try subjectKeyIdentifier(x)
         try addOctetString(x, NID_subject_key_identifier, ski)
-        try addAuthorityKeyIdentifier(x, issuer?.subjectKeyIdentifier ?? ski)
+        // AKI: the issuer's SKI (our own for a self-signed certificate); omitted if an issuer has none.
+        if let issuer {
+            if let issuerSKI = issuer.subjectKeyIdentifier { try addAuthorityKeyIdentifier(x, issuerSKI) }
+        } else {
+            try addAuthorityKeyIdentifier(x, ski)
+        }
 
         try sign(issuerKey) { mctx in X509_sign_ctx(x, mctx) > 0 ? 1 : 0 }
         return try X509Box.parse(der: try X509Box.der(of: x))
