@@ -10,7 +10,8 @@ public enum CertificateInstaller {
     /// 2. every certificate's public key and signature hash are approved: RSA ≥ 2048 bits or EC P-256/P-384/P-521,
     ///    signed with SHA-256, SHA-384 or SHA-512 (SHA-1 and MD5 are refused) — ``FIPSError/Code/certificateNotApproved``;
     /// 3. the chain is in order: each certificate is issued by the next one (names, key identifiers and signature)
-    ///    and every issuer is a CA; a self-issued last certificate verifies its own signature —
+    ///    and every issuer is a CA; a self-issued last certificate (a root, or a lone self-signed leaf) verifies its
+    ///    own signature —
     ///    ``FIPSError/Code/certificateChainInvalid``;
     /// 4. the key belongs to the leaf (`EVP_PKEY_eq`) — ``FIPSError/Code/certificateKeyMismatch``;
     /// 5. every certificate is valid at `now` — ``FIPSError/Code/certificateNotYetValid`` / ``FIPSError/Code/certificateExpired``;
@@ -71,8 +72,8 @@ public enum CertificateInstaller {
                 throw FIPSError(.certificateChainInvalid, "certificate \(i + 1) ('\(c.subject)', issuer '\(c.issuer)') is not issued by certificate \(i + 2) ('\(issuer.subject)'); the chain must be leaf first, then each issuer in order")
             }
         }
-        if let last = chain.last, chain.count > 1, last.isSelfIssued, !last.isIssued(by: last) {
-            throw FIPSError(.certificateChainInvalid, "the root certificate '\(last.subject)' does not verify its own signature")
+        if let last = chain.last, last.isSelfIssued, !last.isIssued(by: last) {
+            throw FIPSError(.certificateChainInvalid, "the self-issued certificate '\(last.subject)' does not verify its own signature")
         }
     }
 

@@ -60,6 +60,16 @@ final class CertificateInstallerTests: XCTestCase {
         XCTAssertThrowsFIPSError(.certificateChainInvalid, try CertificateInstaller.validate(chainPEM: caFirst, keyPEM: key))
     }
 
+    func testSelfSignedCertificateWithABrokenSignature() throws {
+        let good = try Certificate(pemRepresentation: try read("future.pem"))
+        var der = good.derRepresentation
+        der[der.count - 5] ^= 0x01   // inside the signature value
+        let bad = try Certificate(derRepresentation: der)
+        XCTAssertThrowsFIPSError(.certificateChainInvalid,
+            try CertificateInstaller.validate(chainPEM: bad.pemRepresentation, keyPEM: try read("future-key.pem"), now: Date().addingTimeInterval(5 * 86_400)))
+        XCTAssertNoThrow(try CertificateInstaller.validate(chainPEM: good.pemRepresentation, keyPEM: try read("future-key.pem"), now: Date().addingTimeInterval(5 * 86_400)))
+    }
+
     func testMismatchedKey() throws {
         let (chain, _) = try makeChain()
         XCTAssertThrowsFIPSError(.certificateKeyMismatch, try CertificateInstaller.validate(chainPEM: chain, keyPEM: try read("inter-key.pem")))
