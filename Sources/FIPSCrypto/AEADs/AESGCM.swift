@@ -189,5 +189,8 @@ func withContiguousGeneric<D: DataProtocol, R>(_ bytes: D, _ body: (UnsafeRawBuf
     if bytes.regions.count == 1, let region = bytes.regions.first {
         return try region.withUnsafeBytes { try body($0) }
     }
-    return try Array(bytes).withUnsafeBytes { try body($0) }
+    // Several regions: flatten once, and wipe the copy afterwards (it may hold plaintext or key material).
+    var flat = Array(bytes)
+    defer { secureZero(&flat) }
+    return try flat.withUnsafeBytes { try body($0) }
 }
