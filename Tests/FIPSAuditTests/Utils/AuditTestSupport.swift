@@ -82,12 +82,15 @@ final class RsyslogCollector {
     let pidFile: URL
     var tcpPort: UInt16 = 0
     let udpPort: UInt16
+    /// TLS (RFC 5425) on the TCP input with rsyslog's OpenSSL driver, using DIR/ca.pem, DIR/srv.pem, DIR/srv.key.
+    let tls: Bool
     private var process: Process?
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/rsyslogd") }
 
-    init(directory: URL, tcpPort: UInt16 = 0) throws {
+    init(directory: URL, tcpPort: UInt16 = 0, tls: Bool = false) throws {
         self.directory = directory
+        self.tls = tls
         output = directory.appendingPathComponent("received.log")
         config = directory.appendingPathComponent("rsyslog.conf")
         pidFile = directory.appendingPathComponent("rsyslog.pid")
@@ -98,10 +101,13 @@ final class RsyslogCollector {
 
     private func writeConfig() throws {
         let portFile = directory.appendingPathComponent("tcp.port")
+        let d = directory.path
+        let tlsGlobal = tls ? " DefaultNetstreamDriverCAFile=\"\(d)/ca.pem\" DefaultNetstreamDriverCertFile=\"\(d)/srv.pem\" DefaultNetstreamDriverKeyFile=\"\(d)/srv.key\"" : ""
+        let tlsModule = tls ? " StreamDriver.Name=\"ossl\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"anon\"" : ""
         let conf = """
-        global(workDirectory="\(directory.path)" maxMessageSize="64k")
+        global(workDirectory="\(directory.path)" maxMessageSize="64k"\(tlsGlobal))
         main_queue(queue.type="Direct")
-        module(load="imtcp" MaxSessions="64")
+        module(load="imtcp" MaxSessions="64"\(tlsModule))
         module(load="imudp")
         input(type="imtcp" port="\(tcpPort)" address="127.0.0.1" listenPortFileName="\(portFile.path)" ruleset="r")
         input(type="imudp" port="\(udpPort)" address="127.0.0.1" ruleset="r")
