@@ -105,7 +105,8 @@ public struct Keystore: Sendable {
                 throw FIPSError(.authenticationFailure,
                                 "the keystore \(keyringFile.path) does not open with this key-encryption key: wrong KEK or passphrase, or the file was modified")
             }
-            return try KeyringSerialization.deserialize(plain.bytes)
+            // `plain.bytes` is a raw view: keep the buffer alive (and unwiped) until deserialize has copied the keys.
+            return try withExtendedLifetime(plain) { try KeyringSerialization.deserialize(plain.bytes) }
         }
     }
 
@@ -174,13 +175,19 @@ public struct Keystore: Sendable {
         let (header, key) = try headerAndKeyForSaving()
         let plain = KeyringSerialization.serialize(keyring)
         let total = header.count + plain.count + AES.GCM.overhead
-        let out = try SecureBytes(count: total) { out in
-            UnsafeMutableRawBufferPointer(rebasing: out[0..<header.count]).copyBytes(from: header)
-            let aad = UnsafeRawBufferPointer(rebasing: out[0..<header.count])
-            _ = try AES.GCM.seal(plain.bytes, using: key, authenticating: aad,
-                                 into: UnsafeMutableRawBufferPointer(rebasing: out[header.count...]))
+        // `SecureBytes.bytes` is a raw view: each buffer is kept alive explicitly while a view of it is in use
+        // (Swift may release a local after its last use, which would wipe and free it under the callee).
+        let out = try withExtendedLifetime(plain) {
+            try SecureBytes(count: total) { out in
+                UnsafeMutableRawBufferPointer(rebasing: out[0..<header.count]).copyBytes(from: header)
+                let aad = UnsafeRawBufferPointer(rebasing: out[0..<header.count])
+                _ = try AES.GCM.seal(plain.bytes, using: key, authenticating: aad,
+                                     into: UnsafeMutableRawBufferPointer(rebasing: out[header.count...]))
+            }
         }
-        try Keystore.atomicReplace(keyringFile.path, directory: directory.path, with: out.bytes)
+        try withExtendedLifetime(out) {
+            try Keystore.atomicReplace(keyringFile.path, directory: directory.path, with: out.bytes)
+        }
     }
 
     private func headerAndKeyForSaving() throws -> ([UInt8], SymmetricKey) {

@@ -85,5 +85,7 @@ func withPassphraseBytes<R>(_ passphrase: String?, _ body: (UnsafeRawBufferPoint
     guard let passphrase else { return try body(nil) }
     let utf8 = passphrase.utf8
     let bytes = SecureBytes(count: utf8.count) { $0.copyBytes(from: utf8) }
-    return try body(bytes.bytes)
+    // Keep the buffer alive for the whole call: `bytes.bytes` is a raw view, and Swift may otherwise release (wipe
+    // and free) `bytes` right after its last use, before `body` reads the passphrase.
+    return try withExtendedLifetime(bytes) { try body(bytes.bytes) }
 }
