@@ -122,9 +122,13 @@ enum PKeyEngine {
                                selection: Int32, passphrase: UnsafeRawBufferPointer?, failure: FIPSError.Code,
                                what: String) throws -> PKey {
         guard let base = input.baseAddress, input.count > 0 else { throw FIPSError(.invalidEncoding, "\(what): the input is empty") }
-        var pkey: OpaquePointer? = nil
-        // The decoder keeps the input-type and structure pointers: static strings only.
-        let dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, pem ? ParamKey.pemInput : ParamKey.derInput,
+        // The decoder keeps the input-type and structure pointers (static strings only) and the `EVP_PKEY **`
+        // it writes the result to in OSSL_DECODER_from_data, a later call: `&local` would only be valid during
+        // OSSL_DECODER_CTX_new_for_pkey, so the slot is allocated and outlives the context.
+        let slot = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 1)
+        slot.initialize(to: nil)
+        defer { slot.deallocate() }
+        let dctx = OSSL_DECODER_CTX_new_for_pkey(slot, pem ? ParamKey.pemInput : ParamKey.derInput,
                                                  spki ? ParamKey.subjectPublicKeyInfo : nil, nil, selection, core.context, nil)
         guard let dctx else { throw FIPSError.openSSL("OSSL_DECODER_CTX_new_for_pkey") }
         defer { OSSL_DECODER_CTX_free(dctx) }
@@ -135,6 +139,7 @@ enum PKeyEngine {
         var data: UnsafePointer<UInt8>? = base.assumingMemoryBound(to: UInt8.self)
         var remaining = input.count
         let rc = OSSL_DECODER_from_data(dctx, &data, &remaining)
+        let pkey = slot.pointee
         guard rc == 1, let p = pkey else {
             if let p = pkey { EVP_PKEY_free(p) }
             let errors = drainOpenSSLErrors()
@@ -147,6 +152,7 @@ enum PKeyEngine {
         }
         let key = PKey(taking: p)
         if !pem && remaining != 0 {
+            clearOpenSSLErrors() // the non-matching decoder attempts must not leak into the next call's error
             throw FIPSError(.invalidEncoding, "\(what) failed: \(remaining) bytes of trailing data after the DER structure")
         }
         clearOpenSSLErrors() // decoders leave the attempts that did not match on the queue

@@ -1,0 +1,25 @@
+import XCTest
+import Foundation
+@testable import FIPSCrypto
+import FIPSTestSupport
+
+/// Regressions for findings of the line-by-line review of the trusted core.
+final class ReviewRegressionTests: XCTestCase {
+    /// A DER key with trailing bytes is refused, and the refusal leaves no OpenSSL errors queued for the next call
+    /// (the decoder's non-matching attempts used to stay on the thread's queue).
+    func testTrailingDERRefusalLeavesNoStaleOpenSSLErrors() throws {
+        let key = try P256.Signing.PrivateKey()
+        let spki = key.publicKey.derRepresentation
+        _ = drainOpenSSLErrors()
+        XCTAssertThrowsError(try SigningPublicKey(derRepresentation: spki + [0])) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .invalidEncoding)
+        }
+        XCTAssertEqual(drainOpenSSLErrors(), [], "stale OpenSSL errors after a handled refusal")
+        XCTAssertThrowsError(try P256.Signing.PrivateKey(derRepresentation: key.derRepresentation + [0, 0])) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .invalidEncoding)
+        }
+        XCTAssertEqual(drainOpenSSLErrors(), [], "stale OpenSSL errors after a handled refusal")
+        // The decoder writes its result through a slot that outlives the decoder context: decoding still works.
+        XCTAssertEqual(try SigningPublicKey(derRepresentation: spki).derRepresentation, spki)
+    }
+}
