@@ -223,17 +223,21 @@ enum PKeyEngine {
     /// `iterations` rounds) and AES-256-CBC (random IV), all in the module's library context.
     static func encryptedPrivateKeyInfoDER(core: ModuleCore, _ key: PKey, passphrase: UnsafeRawBufferPointer,
                                            iterations: Int) throws -> Data {
+        // OpenSSL takes the iteration count and passphrase length as `int`: refuse, do not trap, beyond it.
+        guard let iter = Int32(exactly: iterations), let passLength = Int32(exactly: passphrase.count) else {
+            throw FIPSError(.notApproved, "PBKDF2 refused by policy: \(iterations) iterations or a \(passphrase.count)-byte passphrase exceeds OpenSSL's int range")
+        }
         clearOpenSSLErrors()
         guard let cipher = EVP_CIPHER_fetch(core.context, "AES-256-CBC", nil) else { throw FIPSError.openSSL("EVP_CIPHER_fetch(AES-256-CBC)") }
         defer { EVP_CIPHER_free(cipher) }
         guard let p8 = EVP_PKEY2PKCS8(key.pointer) else { throw FIPSError.openSSL("EVP_PKEY2PKCS8") }
         defer { PKCS8_PRIV_KEY_INFO_free(p8) }
         // salt NULL + length 16: the library draws a 128-bit salt (and the IV) from the context's DRBG.
-        guard let pbe = PKCS5_pbe2_set_iv_ex(cipher, Int32(iterations), nil, 16, nil, NID_hmacWithSHA256, core.context) else {
+        guard let pbe = PKCS5_pbe2_set_iv_ex(cipher, iter, nil, 16, nil, NID_hmacWithSHA256, core.context) else {
             throw FIPSError.openSSL("PKCS5_pbe2_set_iv_ex")
         }
         let pass = passphrase.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-        guard let sig = PKCS8_set0_pbe_ex(pass, Int32(passphrase.count), p8, pbe, core.context, nil) else {
+        guard let sig = PKCS8_set0_pbe_ex(pass, passLength, p8, pbe, core.context, nil) else {
             X509_ALGOR_free(pbe) // not taken over on failure
             throw FIPSError.openSSL("PKCS8_set0_pbe_ex")
         }

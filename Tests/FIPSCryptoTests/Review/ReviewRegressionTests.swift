@@ -22,4 +22,12 @@ final class ReviewRegressionTests: XCTestCase {
         // The decoder writes its result through a slot that outlives the decoder context: decoding still works.
         XCTAssertEqual(try SigningPublicKey(derRepresentation: spki).derRepresentation, spki)
     }
+
+    /// Encrypted PKCS#8 export refuses an iteration count that does not fit OpenSSL's `int` instead of trapping.
+    func testEncryptedExportRefusesIterationCountBeyondInt32() throws {
+        let key = SigningPrivateKey(try P256.Signing.PrivateKey())
+        XCTAssertThrowsError(try key.pemRepresentation(passphrase: "correct horse battery", iterations: Int(Int32.max) + 1)) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .notApproved)
+        }
+    }
 }
