@@ -35,6 +35,13 @@ final class ModuleCore: @unchecked Sendable {
 
     struct Fetched {
         var aes256GCM, sha256, sha384, sha512, hmac, hkdf, pbkdf2: OpaquePointer
+
+        /// Frees every fetched algorithm (only when the open fails: an operational core keeps them for life).
+        func free() {
+            EVP_CIPHER_free(aes256GCM)
+            EVP_MD_free(sha256); EVP_MD_free(sha384); EVP_MD_free(sha512)
+            EVP_MAC_free(hmac); EVP_KDF_free(hkdf); EVP_KDF_free(pbkdf2)
+        }
     }
 
     // MARK: - Opening
@@ -73,6 +80,7 @@ final class ModuleCore: @unchecked Sendable {
                             openSSLErrors: drainOpenSSLErrors())
         }
         let fetched = try fetchAll(ctx, expecting: providerName)
+        defer { if !keepContext { fetched.free() } } // runs before the context is freed
         var info2 = info
         info2.hasApprovedIndicator = cipherHasParameter(fetched.aes256GCM, "fips-indicator")
         info2.reportsGeneratedIV = cipherHasParameter(fetched.aes256GCM, "iv-generated")
@@ -254,6 +262,10 @@ final class ModuleCore: @unchecked Sendable {
     // MARK: - Fetch once
 
     private static func fetchAll(_ ctx: OpaquePointer, expecting provider: String) throws -> Fetched {
+        // Everything fetched so far is freed if a later fetch or provider check throws.
+        var fetched: [(pointer: OpaquePointer, free: (OpaquePointer) -> Void)] = []
+        var complete = false
+        defer { if !complete { for f in fetched.reversed() { f.free(f.pointer) } } }
         func verify(_ kind: String, _ name: String, _ got: OpaquePointer?) throws {
             let actual = got.flatMap { OSSL_PROVIDER_get0_name($0) }.map { String(cString: $0) } ?? "none"
             if actual != provider {
@@ -262,17 +274,21 @@ final class ModuleCore: @unchecked Sendable {
         }
         func cipher(_ name: String) throws -> OpaquePointer {
             guard let c = EVP_CIPHER_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching cipher \(name)") }
+            fetched.append((c, { EVP_CIPHER_free($0) }))
             try verify("cipher", name, EVP_CIPHER_get0_provider(c)); return c
         }
         func md(_ name: String) throws -> OpaquePointer {
             guard let m = EVP_MD_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching digest \(name)") }
+            fetched.append((m, { EVP_MD_free($0) }))
             try verify("digest", name, EVP_MD_get0_provider(m)); return m
         }
         func kdf(_ name: String) throws -> OpaquePointer {
             guard let k = EVP_KDF_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching KDF \(name)") }
+            fetched.append((k, { EVP_KDF_free($0) }))
             try verify("KDF", name, EVP_KDF_get0_provider(k)); return k
         }
         guard let mac = EVP_MAC_fetch(ctx, "HMAC", nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching MAC HMAC") }
+        fetched.append((mac, { EVP_MAC_free($0) }))
         try verify("MAC", "HMAC", EVP_MAC_get0_provider(mac))
         for name in ["ECDSA", "RSA"] {
             guard let s = EVP_SIGNATURE_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching signature \(name)") }
@@ -284,8 +300,10 @@ final class ModuleCore: @unchecked Sendable {
             defer { EVP_KEYMGMT_free(k) }
             try verify("key management", name, EVP_KEYMGMT_get0_provider(k))
         }
-        return Fetched(aes256GCM: try cipher("AES-256-GCM"), sha256: try md("SHA2-256"), sha384: try md("SHA2-384"),
-                       sha512: try md("SHA2-512"), hmac: mac, hkdf: try kdf("HKDF"), pbkdf2: try kdf("PBKDF2"))
+        let result = Fetched(aes256GCM: try cipher("AES-256-GCM"), sha256: try md("SHA2-256"), sha384: try md("SHA2-384"),
+                             sha512: try md("SHA2-512"), hmac: mac, hkdf: try kdf("HKDF"), pbkdf2: try kdf("PBKDF2"))
+        complete = true
+        return result
     }
 
     /// Whether an algorithm can be fetched at all in the module's context (used by tests and `fipsctl status`
