@@ -234,7 +234,8 @@ public struct Keystore: Sendable {
 
     /// Runs `body` holding an exclusive `flock` on `DIR/keyring.lock`.
     func withLock<R>(_ body: () throws -> R) throws -> R {
-        let fd = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // O_NOFOLLOW: a link planted at keyring.lock must not make us create or lock a file elsewhere.
+        let fd = open(lockFile.path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Keystore.posixError("open", lockFile.path) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {

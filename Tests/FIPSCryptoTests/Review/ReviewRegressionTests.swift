@@ -30,4 +30,21 @@ final class ReviewRegressionTests: XCTestCase {
             XCTAssertEqual((error as? FIPSError)?.code, .notApproved)
         }
     }
+
+    /// A symbolic link planted at `keyring.lock` is refused: saving never creates or locks a file elsewhere.
+    func testKeystoreLockFileLinkIsNotFollowed() throws {
+        try FIPSModule.load()
+        let root = try TestSupport.temporaryDirectory("review-lock")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("ks")
+        let store = try Keystore.initialize(directory: dir, kek: .file(dir.appendingPathComponent("kek")))
+        let lock = dir.appendingPathComponent("keyring.lock"), elsewhere = root.appendingPathComponent("elsewhere")
+        try? FileManager.default.removeItem(at: lock)
+        try FileManager.default.createSymbolicLink(at: lock, withDestinationURL: elsewhere)
+        XCTAssertThrowsError(try store.update { _ = try $0.rotate() }) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .ioFailure)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: elsewhere.path), "the link's target was created")
+        XCTAssertEqual(try store.load().versions.count, 1)
+    }
 }
