@@ -47,4 +47,12 @@ final class ReviewRegressionTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: elsewhere.path), "the link's target was created")
         XCTAssertEqual(try store.load().versions.count, 1)
     }
+
+    /// An absurd key size is a typed error from `generate(size:)`, not a trap in the allocator.
+    func testGenerateRefusesAbsurdKeySize() throws {
+        XCTAssertThrowsError(try SymmetricKey.generate(size: SymmetricKeySize(bitCount: 1 << 60))) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .invalidKeySize)
+        }
+        XCTAssertEqual(try SymmetricKey.generate(size: .bits256).bitCount, 256)
+    }
 }
