@@ -120,7 +120,16 @@ final class ModuleCore: @unchecked Sendable {
                     let f = dir.appendingPathComponent(".fips/openssl-fips.cnf").path
                     if !searched.contains(f) {
                         searched.append(f)
-                        if FileManager.default.fileExists(atPath: f) { candidates.append(f); break }
+                        if FileManager.default.fileExists(atPath: f) {
+                            // The configuration names the provider module to load: a file another user could
+                            // have written (e.g. /tmp/.fips/ for a service whose working directory is below /tmp)
+                            // would run their code inside this process. Such a file is skipped, and reported.
+                            if let why = untrustedSearchedConfiguration(f) {
+                                searched[searched.count - 1] = "\(f) (ignored: \(why))"
+                            } else {
+                                candidates.append(f); break
+                            }
+                        }
                     }
                     let parent = dir.deletingLastPathComponent()
                     if parent.path == dir.path { break }
@@ -166,6 +175,19 @@ final class ModuleCore: @unchecked Sendable {
                         "no FIPS provider found. Searched: \(searched.joined(separator: ", ")). "
                         + "On Debian 12 run scripts/install-fips-provider; on RHEL 9 / Ubuntu Pro install the distribution's FIPS provider; "
                         + "or set FIPSCRYPTO_OPENSSL_CONF. Development mode (FIPSCRYPTO_MODE=development) runs without one but is NOT FIPS.")
+    }
+
+    /// Why a `.fips/openssl-fips.cnf` found by searching must not be trusted, or `nil`: the file and its `.fips`
+    /// directory must be owned by this user or root and not writable by group or others. (An explicit
+    /// `configFile` / `FIPSCRYPTO_OPENSSL_CONF` is the operator's choice and is not second-guessed.)
+    private static func untrustedSearchedConfiguration(_ file: String) -> String? {
+        for path in [file, (file as NSString).deletingLastPathComponent] {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return "cannot stat \(path)" }
+            if st.st_uid != geteuid() && st.st_uid != 0 { return "\(path) is owned by uid \(st.st_uid)" }
+            if st.st_mode & 0o022 != 0 { return "\(path) is writable by group or others" }
+        }
+        return nil
     }
 
     private static func loadConfigFile(_ file: String, into ctx: OpaquePointer) throws {
