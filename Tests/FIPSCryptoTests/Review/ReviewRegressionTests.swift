@@ -8,7 +8,7 @@ final class ReviewRegressionTests: XCTestCase {
     /// A DER key with trailing bytes is refused, and the refusal leaves no OpenSSL errors queued for the next call
     /// (the decoder's non-matching attempts used to stay on the thread's queue).
     func testTrailingDERRefusalLeavesNoStaleOpenSSLErrors() throws {
-        let key = try P256.Signing.PrivateKey()
+        let key = P256.Signing.PrivateKey()
         let spki = key.publicKey.derRepresentation
         _ = drainOpenSSLErrors()
         XCTAssertThrowsError(try SigningPublicKey(derRepresentation: spki + [0])) { error in
@@ -25,7 +25,7 @@ final class ReviewRegressionTests: XCTestCase {
 
     /// Encrypted PKCS#8 export refuses an iteration count that does not fit OpenSSL's `int` instead of trapping.
     func testEncryptedExportRefusesIterationCountBeyondInt32() throws {
-        let key = SigningPrivateKey(try P256.Signing.PrivateKey())
+        let key = SigningPrivateKey(P256.Signing.PrivateKey())
         XCTAssertThrowsError(try key.pemRepresentation(passphrase: "correct horse battery", iterations: Int(Int32.max) + 1)) { error in
             XCTAssertEqual((error as? FIPSError)?.code, .notApproved)
         }
