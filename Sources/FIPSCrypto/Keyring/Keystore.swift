@@ -58,9 +58,15 @@ public struct Keystore: Sendable {
     ///   ``FIPSError/Code/insecurePermissions``, ``FIPSError/Code/ioFailure``, or a module failure.
     public static func initialize(directory: URL, kek: KeyEncryptionKey) throws -> Keystore {
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: directory.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw FIPSError(.ioFailure, "\(directory.path) exists and is not a directory") }
+        var existing = stat()
+        if lstat(directory.path, &existing) == 0 {
+            // lstat, not fileExists: a link is refused before chmod, which would change the mode of its target.
+            guard existing.st_mode & S_IFMT == S_IFDIR else {
+                throw FIPSError(.ioFailure, "\(directory.path) exists and is not a directory (a symbolic link is not accepted)")
+            }
+            guard existing.st_uid == geteuid() else {
+                throw FIPSError(.insecurePermissions, "\(directory.path) is owned by uid \(existing.st_uid), not by this user (uid \(geteuid()))")
+            }
         } else {
             guard mkdir(directory.path, 0o700) == 0 else { throw posixError("mkdir", directory.path) }
         }

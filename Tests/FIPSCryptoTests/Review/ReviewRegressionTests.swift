@@ -55,4 +55,23 @@ final class ReviewRegressionTests: XCTestCase {
         }
         XCTAssertEqual(try SymmetricKey.generate(size: .bits256).bitCount, 256)
     }
+
+    /// `Keystore.initialize` on a path that is a symbolic link to a directory refuses it without touching the
+    /// target's permissions (it used to chmod the target to 0700 before noticing the link).
+    func testInitializeOnALinkDoesNotChmodItsTarget() throws {
+        try FIPSModule.load()
+        let root = try TestSupport.temporaryDirectory("review-init-link")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let target = root.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(target.path, 0o755), 0)
+        let link = root.appendingPathComponent("ks")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
+        XCTAssertThrowsError(try Keystore.initialize(directory: link, kek: .file(target.appendingPathComponent("kek")))) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .ioFailure)
+        }
+        let mode = (try FileManager.default.attributesOfItem(atPath: target.path)[.posixPermissions] as? NSNumber)?.intValue
+        XCTAssertEqual(mode, 0o755, "the link's target was chmodded")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target.appendingPathComponent("kek").path))
+    }
 }
