@@ -365,6 +365,8 @@ final class KEKCache: Sendable {
 enum KeystoreFormat {
     static let magic: [UInt8] = [0x46, 0x43, 0x4B, 0x73]
     static let version: UInt8 = 1
+    /// The largest PBKDF2 iteration count a keystore header may name.
+    static let maximumIterations = 10_000_000
 
     struct Header {
         let count: Int
@@ -399,6 +401,11 @@ enum KeystoreFormat {
                 throw FIPSError(.invalidEncoding, "the keystore header's salt is malformed")
             }
             guard iterations >= 10_000 else { throw FIPSError(.invalidEncoding, "the keystore header's PBKDF2 iteration count \(iterations) is too low") }
+            // The header is authenticated only after PBKDF2 has run: bound the work a modified header can demand
+            // (2^32 - 1 rounds would be hours of CPU). 16x today's 600,000 leaves room to raise the default.
+            guard iterations <= maximumIterations else {
+                throw FIPSError(.invalidEncoding, "the keystore header's PBKDF2 iteration count \(iterations) exceeds \(maximumIterations)")
+            }
             return Header(count: 11 + saltCount, kdf: (iterations, Array(f[11..<(11 + saltCount)])))
         default:
             throw FIPSError(.unsupportedFormat, "keystore KEK kind \(f[5]) is not supported")

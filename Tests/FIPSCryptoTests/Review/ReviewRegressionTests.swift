@@ -74,4 +74,23 @@ final class ReviewRegressionTests: XCTestCase {
         XCTAssertEqual(mode, 0o755, "the link's target was chmodded")
         XCTAssertFalse(FileManager.default.fileExists(atPath: target.appendingPathComponent("kek").path))
     }
+
+    /// A passphrase keystore whose (not yet authenticated) header asks for 2^32 - 1 PBKDF2 rounds is refused at
+    /// once instead of running them.
+    func testKeystoreHeaderWithAbsurdIterationCountIsRefusedBeforePBKDF2() throws {
+        try FIPSModule.load()
+        let root = try TestSupport.temporaryDirectory("review-iter")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("ks")
+        let store = try Keystore.initialize(directory: dir, kek: .passphrase("correct horse battery staple"))
+        var file = try Data(contentsOf: store.keyringFile)
+        XCTAssertEqual(Array(file[0..<6]), [0x46, 0x43, 0x4B, 0x73, 1, 2])
+        file.replaceSubrange(6..<10, with: [0xff, 0xff, 0xff, 0xff])
+        try file.write(to: store.keyringFile)
+        let start = ContinuousClock.now
+        XCTAssertThrowsError(try Keystore(directory: dir, kek: .passphrase("correct horse battery staple")).load()) { error in
+            XCTAssertEqual((error as? FIPSError)?.code, .invalidEncoding)
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
+    }
 }
