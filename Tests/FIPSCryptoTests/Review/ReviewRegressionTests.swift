@@ -93,4 +93,17 @@ final class ReviewRegressionTests: XCTestCase {
         }
         XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
     }
+
+    /// HKDF-Extract's pseudorandom key (a secret) comes back as a `HashedAuthenticationCode`: neither its
+    /// description nor `dump` may print its bytes.
+    func testHKDFExtractPRKIsNotPrintedByDescriptionOrDump() throws {
+        let prk = try HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: [UInt8](repeating: 0x0b, count: 22)),
+                                            salt: Array(0..<13) as [UInt8])
+        let hex = prk.map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(hex, "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5") // RFC 5869 A.1 PRK
+        XCTAssertEqual(prk.description, "HMAC<SHA256>(32 bytes, redacted)")
+        var dumped = ""
+        dump(prk, to: &dumped)
+        XCTAssertFalse("\(prk) \(String(reflecting: prk)) \(dumped)".contains(hex.prefix(16)), dumped)
+    }
 }
