@@ -96,6 +96,16 @@ final class AuditLogTests: XCTestCase {
         }
     }
 
+    func testAClosedLogRefusesRecords() throws {
+        let log = try AuditLog(configuration: .standard(directory: try AuditFixtures.directory()), rootKey: SymmetricKey(size: .bits256),
+                               stateKey: SymmetricKey(size: .bits256))
+        try log.close()
+        XCTAssertThrowsError(try log.log(AuditFixtures.event(1))) { XCTAssertEqual(($0 as? FIPSError)?.code, .auditStorageFailure) }
+        // A new chain cannot start without the root key; an existing one continues without it.
+        XCTAssertThrowsError(try AuditLog(configuration: .standard(directory: try AuditFixtures.directory()), rootKey: nil,
+                                          stateKey: SymmetricKey(size: .bits256))) { XCTAssertEqual(($0 as? FIPSError)?.code, .invalidParameter) }
+    }
+
     func testRedactionByKeyName() {
         for k in ["password", "db.password", "Passphrase", "client_secret", "apiKey", "api-key", "X-Api-Key", "token", "access_token",
                   "Authorization", "cookie", "Set-Cookie", "credentials", "aws.secretAccessKey", "private_key", "key", "sessionId"] {
