@@ -28,18 +28,18 @@ struct TestPKI {
         let script = """
         set -e
         cd '\(dir.path)'
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout ca.key -out ca.pem -days 30 \
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout ca.key -out ca.pem -days 3650 \
           -subj '/CN=Test Local CA' -addext 'basicConstraints=critical,CA:TRUE,pathlen:0' \
           -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
         printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\\nextendedKeyUsage=serverAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=critical,CA:FALSE\\n' > ext.cnf
         for n in leaf leaf2; do
           openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj "/CN=localhost $n" 2>/dev/null
-          openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 -sha384 -extfile ext.cnf -out $n.pem 2>/dev/null
+          openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 90 -sha384 -extfile ext.cnf -out $n.pem 2>/dev/null
           chmod 600 $n.key
         done
         openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-name.key -out other-name.csr -subj '/CN=other.example' 2>/dev/null
         printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' > ext2.cnf
-        openssl x509 -req -in other-name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 -sha384 -extfile ext2.cnf -out other-name.pem 2>/dev/null
+        openssl x509 -req -in other-name.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 90 -sha384 -extfile ext2.cnf -out other-name.pem 2>/dev/null
         chmod 600 other-name.key
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout other-ca.key -out other-ca.pem -days 30 \
           -subj '/CN=Other CA' 2>/dev/null
