@@ -7,6 +7,7 @@ enum Registry {
     static let commands: [Command] = [
         ModuleCommands.status,
         ModuleCommands.selftest,
+        ServeCommands.serve,
     ]
 }
 let commands = Registry.commands
