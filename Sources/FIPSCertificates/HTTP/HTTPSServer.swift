@@ -228,9 +228,11 @@ public final class HTTPSServer: Sendable {
 
     // MARK: shared
 
-    /// Reads until a complete head is buffered; returns it, or `nil` to close silently (EOF, timeout, error).
-    /// A head over the limit is answered 431 by the caller through a synthetic marker.
+    /// Reads until a complete head is buffered; returns it, `.tooLarge` past the size limit (answered 431), or `nil`
+    /// to close silently (end of stream, timeout, error).
+    /// The whole head must arrive within ``Configuration/readTimeout`` (a client trickling bytes is cut off too).
     private func readHead(_ buffer: inout [UInt8], read: () throws -> Data) -> HeadResult? {
+        let deadline = Date().addingTimeInterval(configuration.readTimeout)
         while true {
             if let end = HTTPWire.headEnd(buffer) {
                 guard end <= configuration.maxHeaderBytes else { return .tooLarge }
@@ -240,7 +242,7 @@ public final class HTTPSServer: Sendable {
                 return result
             }
             if buffer.count > configuration.maxHeaderBytes { return .tooLarge }
-            guard let chunk = try? read(), !chunk.isEmpty else { return nil }
+            guard Date() < deadline, let chunk = try? read(), !chunk.isEmpty else { return nil }
             buffer.append(contentsOf: chunk)
         }
     }

@@ -159,7 +159,7 @@ final class Socket: @unchecked Sendable {
                 lastError = posixError("connect \(bare):\(port)"); continue
             }
             _ = fcntl(fd, F_SETFL, flags)
-            s.setTimeouts(max(0.001, deadline.timeIntervalSinceNow))
+            s.setTimeouts(timeout)
             return s
         }
         throw lastError
