@@ -211,6 +211,41 @@ final class HTTPSServerTests: XCTestCase {
         XCTAssertTrue(ok.hasSuffix("\r\n\r\nok\n"), ok)
     }
 
+    /// Timeouts: a silent TCP client (no handshake) and a client trickling its head are both cut off after the read
+    /// timeout, and the server keeps serving.
+    func testSilentAndTricklingClientsAreCutOff() throws {
+        let pki = try TestPKI.make()
+        let running = try RunningServer.start(pki) { $0.readTimeout = 1 }
+        defer { running.stop() }
+        let silent = """
+        import socket, sys, time
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        t = time.time()
+        d = s.recv(100)
+        print("CLOSED" if not d else "DATA", round(time.time() - t, 1))
+        """
+        let r = try TestSupport.run("python3", ["-c", silent, String(running.port)], timeout: 20)
+        XCTAssertTrue(r.out.hasPrefix("CLOSED"), r.out + r.err)
+        let waited = Double(r.out.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 99
+        XCTAssertLessThan(waited, 5, r.out)
+
+        let client = TLSConfiguration.makeClientConfiguration(trustRoots: .file(pki.caCert))
+        let c = try TLSClient.connect(host: "localhost", port: running.port, configuration: client, timeout: 5)
+        defer { c.close() }
+        try c.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\n".utf8))
+        for i in 0..<8 {
+            usleep(300_000)
+            do { try c.write(Data("X-\(i): y\r\n".utf8)) } catch { break }
+        }
+        try? c.write(Data("\r\n".utf8))
+        let answer = (try? c.read()) ?? Data()
+        XCTAssertFalse(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"), "a 2.4 s trickle must not be served with a 1 s timeout")
+        let ok = try TLSClient.connect(host: "localhost", port: running.port, configuration: client, timeout: 5)
+        try ok.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
+        XCTAssertTrue(String(decoding: try ok.read(), as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        ok.close()
+    }
+
     /// A handler that throws gives a 500 with the security headers and no error text.
     func testHandlerErrorIs500WithHeaders() throws {
         let pki = try TestPKI.make()
