@@ -77,6 +77,8 @@ let package = Package(
         .testTarget(name: "FIPSAuditTests", dependencies: ["FIPSAudit", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
         .testTarget(name: "FIPSVaultTests", dependencies: ["FIPSVault", "FIPSCrypto", "FIPSTestSupport"], swiftSettings: strict),
         .testTarget(name: "fipsctlTests", dependencies: ["FIPSTestSupport"], swiftSettings: strict),
+        // A probe the module tests run as a child process: concurrent first use, refusal after failure.
+        .executableTarget(name: "fipscrypto-probe", dependencies: ["FIPSCrypto", "COpenSSL"], path: "Tests/Probe", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -169,18 +169,25 @@ enum ModuleRuntime {
     }
 
     static func ensureLoaded(_ configuration: FIPSModule.Configuration) throws -> ModuleCore {
+        var loadedNow = false
         let result: Result<ModuleCore, FIPSError> = record.withLock { rec in
             switch phase.load(ordering: .acquiring) {
             case 2: return .success(rec.core!)
             case 3: return .failure(refusal(rec.failure))
             default: break
             }
+            loadedNow = true
             phase.store(1, ordering: .releasing)
             let start = ContinuousClock.now
             do {
                 if let bad = configuration.invalidMode {
                     throw FIPSError(.configurationInvalid,
                                     "FIPSCRYPTO_MODE=\(bad) names no mode; use 'fips' (the default) or 'development'")
+                }
+                let unknown = configuration.failSelfTests.subtracting(FIPSModule.selfTestNames)
+                if !unknown.isEmpty {
+                    throw FIPSError(.configurationInvalid,
+                                    "FIPSCRYPTO_FAIL_SELFTEST names unknown self-tests: \(unknown.sorted().joined(separator: ", ")); known: \(FIPSModule.selfTestNames.joined(separator: ", "))")
                 }
                 let core = try ModuleCore.open(configuration)
                 let tests = SelfTests.run(core: core, failing: configuration.failSelfTests)
@@ -203,10 +210,27 @@ enum ModuleRuntime {
             }
         }
         switch result {
-        case .success(let core): return core
+        case .success(let core):
+            if loadedNow { announceLoad(succeeded: nil) }
+            return core
         case .failure(let error):
+            if loadedNow { announceLoad(succeeded: error) }
             if configuration.failurePolicy == .abortProcess { abortWith(error) }
             throw error
+        }
+    }
+
+    /// Raises the load's security events (outside the lock, so handlers may read the status).
+    private static func announceLoad(succeeded failure: FIPSError?) {
+        let s = status()
+        var meta = ["module.mode": s.mode?.rawValue ?? "unknown", "module.fips": s.isFIPS ? "true" : "false"]
+        if let p = s.provider { meta["provider.name"] = p.reportedName; meta["provider.version"] = p.version }
+        if let d = s.loadDuration { meta["module.load_ms"] = String(format: "%.1f", d * 1000) }
+        SecurityEvents.emit(SecurityEvent(category: .selfTest, action: failure == nil ? "module-loaded" : "module-load-failed",
+                                          outcome: failure == nil ? .success : .failure, reason: failure?.reason, metadata: meta))
+        for t in s.selfTests {
+            SecurityEvents.emit(SecurityEvent(category: .selfTest, action: "self-test", outcome: t.passed ? .success : .failure,
+                                              reason: t.failure, metadata: ["selftest.name": t.name, "selftest.kind": t.kind]))
         }
     }
 
@@ -249,6 +273,7 @@ enum ModuleRuntime {
             if let tests { rec.selfTests = tests }
             phase.store(3, ordering: .releasing)
         }
+        SecurityEvents.emit(SecurityEvent(category: .selfTest, action: "module-failed", outcome: .failure, reason: error.reason))
         return error
     }
 

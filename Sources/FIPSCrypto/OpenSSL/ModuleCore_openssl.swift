@@ -124,9 +124,13 @@ final class ModuleCore: @unchecked Sendable {
         if let file = candidates.first {
             try loadConfigFile(file, into: ctx)
             guard OSSL_PROVIDER_available(ctx, "fips") == 1 else {
+                let errors = drainOpenSSLErrors()
+                if ProviderSelfTestRecorder.sawFailure() || !errors.isEmpty {
+                    throw classify(errors, file: file, fallback: .providerUnavailable, "activating the fips provider from \(file)")
+                }
                 throw FIPSError(.providerUnavailable,
                                 "\(file) loaded but did not activate the fips provider; it needs a [provider_sect] with fips (activate = 1) — scripts/install-fips-provider writes one",
-                                openSSLErrors: drainOpenSSLErrors())
+                                openSSLErrors: errors)
             }
             return file
         }
