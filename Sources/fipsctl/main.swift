@@ -7,6 +7,7 @@ enum Registry {
     static let commands: [Command] = [
         ModuleCommands.status,
         ModuleCommands.selftest,
+        KeyCommands.key, KeyCommands.encrypt, KeyCommands.decrypt, KeyCommands.rewrap,
         ServeCommands.serve,
     ]
 }

@@ -53,6 +53,15 @@ public struct SymmetricKey: Sendable, Equatable, CustomStringConvertible, Custom
 
     init(storage: KeyStorage) { self.storage = storage }
 
+    /// A key from stored bytes that already performed `priorInvocations` AES-GCM seals (the keystore's persisted
+    /// high-water mark), so SP 800-38D's per-key limit survives a restart.
+    init<D: ContiguousBytes>(data: D, priorInvocations: UInt64) {
+        storage = KeyStorage(SecureBytes(copying: data), priorInvocations: priorInvocations)
+    }
+
+    /// AES-GCM seals performed with this key (including any carried over from storage).
+    var gcmInvocationCount: UInt64 { storage.gcmInvocations.load(ordering: .relaxed) }
+
     /// The key's size in bits.
     public var bitCount: Int { storage.secret.count * 8 }
 

@@ -94,6 +94,31 @@ enum SelfTests {
             let ok = a != b && a.contains { $0 != 0 } && b.contains { $0 != 0 }
             return (ok ? [1] : [0], [1])
         },
+        Test(name: "ECDSA-P256-PCT", family: "ECDSA", kind: "PCT") { core in
+            // Pair-wise consistency through the API's own path: generate, sign, verify; a flipped message must fail.
+            let key = try PrivateKeyStorage.generate(core: core, .ec(.p256), audited: false)
+            let message = Array("FIPSCrypto ECDSA P-256 pair-wise consistency test".utf8)
+            var flipped = message
+            flipped[0] ^= 0x01
+            let sig = try views([message]) { try key.sign(core: core, digest: .sha256, rsaPadding: nil, message: $0[0]) }
+            let verdicts = views([sig, message, flipped]) { v in
+                [key.publicKey.verify(core: core, digest: .sha256, rsaPadding: nil, signature: v[0], message: v[1]),
+                 key.publicKey.verify(core: core, digest: .sha256, rsaPadding: nil, signature: v[0], message: v[2])]
+            }
+            return (verdicts.map { $0 ? 1 : 0 }, [1, 0])
+        },
+        Test(name: "ECDSA-P256-verify", family: "ECDSA", kind: "KAT") { core in
+            // vectors/wycheproof/ecdsa_secp256r1_sha256_test.json, tcId 2 (valid, "pseudorandom signature"),
+            // first test group's public key; the same signature over a one-bit-different message must fail.
+            let key = try views([hex("0404aaec73635726f213fb8a9e64da3b8632e41495a944d0045b522eba7240fad587d9315798aaa3a5ba01775787ced05eaaf7b4e09fc81d6d1aa546e8365d525d")]) {
+                try PublicKeyStorage.fromX963(core: core, curve: .p256, $0[0])
+            }
+            let verdicts = views([hex("30450220530bd6b0c9af2d69ba897f6b5fb59695cfbf33afe66dbadcf5b8d2a2a6538e23022100d85e489cb7a161fd55ededcedbf4cc0c0987e3e3f0f242cae934c72caa3f43e9"), hex("4d7367"), hex("4d7366")]) { v in
+                [key.verify(core: core, digest: .sha256, rsaPadding: nil, signature: v[0], message: v[1]),
+                 key.verify(core: core, digest: .sha256, rsaPadding: nil, signature: v[0], message: v[2])]
+            }
+            return (verdicts.map { $0 ? 1 : 0 }, [1, 0])
+        },
     ]
 
     /// Runs every test; never throws (a throwing test is a failed test).

@@ -17,4 +17,10 @@ enum ParamKey {
     static var info: UnsafePointer<CChar> { c("info") }            // OSSL_KDF_PARAM_INFO
     static var password: UnsafePointer<CChar> { c("pass") }        // OSSL_KDF_PARAM_PASSWORD
     static var iterations: UnsafePointer<CChar> { c("iter") }      // OSSL_KDF_PARAM_ITER
+    static var group: UnsafePointer<CChar> { c("group") }          // OSSL_PKEY_PARAM_GROUP_NAME
+    static var pub: UnsafePointer<CChar> { c("pub") }              // OSSL_PKEY_PARAM_PUB_KEY
+    // Decoder input type and structure: OSSL_DECODER_CTX keeps these pointers, so they must be static too.
+    static var pemInput: UnsafePointer<CChar> { c("PEM") }
+    static var derInput: UnsafePointer<CChar> { c("DER") }
+    static var subjectPublicKeyInfo: UnsafePointer<CChar> { c("SubjectPublicKeyInfo") }
 }
