@@ -1,4 +1,5 @@
 import Foundation
+import FIPSCrypto
 
 /// Where a certificate (or a chain of them) comes from.
 public enum TLSCertificateSource: Sendable, Hashable {
@@ -7,9 +8,11 @@ public enum TLSCertificateSource: Sendable, Hashable {
 }
 
 /// Where a private key comes from.
-public enum TLSPrivateKeySource: Sendable, Hashable {
-    /// An unencrypted PEM private key file (PKCS#8 or traditional). The file must not be readable by group or
-    /// other (mode 0600 or stricter); an encrypted key is refused rather than prompting on a terminal.
+public enum TLSPrivateKeySource: Sendable {
+    /// A key already loaded (``SigningPrivateKey``: ECDSA P-256/384/521 or RSA ≥ 2048).
+    case privateKey(SigningPrivateKey)
+    /// An unencrypted PEM private key file (PKCS#8, SEC1 or PKCS#1), read with ``SigningPrivateKey``. The file must
+    /// be a regular file owned by this user and not accessible by group or other (mode 0600 or stricter).
     case file(String)
 }
 
@@ -36,7 +39,7 @@ public enum TLSRole: String, Sendable, Hashable, Codable {
 ///     certificateChain: [.file("/etc/svc/tls/server.pem")], privateKey: .file("/etc/svc/tls/server.key"))
 /// let context = try TLSContext(configuration: server)
 /// ```
-public struct TLSConfiguration: Sendable, Hashable {
+public struct TLSConfiguration: Sendable {
     /// Server or client.
     public var role: TLSRole
     /// Versions, suites, groups, signature algorithms and options; ``TLSProfile/sp800_52r2`` by default.

@@ -71,9 +71,20 @@ final class TLSContextTests: XCTestCase {
         XCTAssertEqual(code(dir.appendingPathComponent("missing.pem").path, pki.leafKey), .ioFailure)
         XCTAssertEqual(code(garbage, pki.leafKey), .invalidEncoding)
         XCTAssertEqual(code(pki.leafCert, openKey), .insecurePermissions)
-        XCTAssertEqual(code(pki.leafCert, encKey), .invalidEncoding)
+        XCTAssertEqual(code(pki.leafCert, encKey), .wrongPassphrase)
         XCTAssertEqual(code(pki.leafCert, pki.leaf2Key), .invalidParameter) // key does not match the certificate
         XCTAssertEqual(code(pki.leafCert, pki.leafKey), nil)
+        let link = dir.appendingPathComponent("link.key").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pki.leafKey)
+        XCTAssertEqual(code(pki.leafCert, link), .insecurePermissions)
+        let weak = dir.appendingPathComponent("rsa1024.key").path
+        XCTAssertEqual(try TestSupport.run("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", weak]).status, 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: weak)
+        XCTAssertEqual(code(pki.leafCert, weak), .notApproved)
+        // A key already loaded works the same as its file.
+        let key = try SigningPrivateKey(pemRepresentation: String(contentsOfFile: pki.leafKey, encoding: .utf8))
+        let fromKey = try TLSContext(configuration: .makeServerConfiguration(certificateChain: [.file(pki.leafCert)], privateKey: .privateKey(key)))
+        XCTAssertEqual(fromKey.certificateFingerprint, try TestPKI.fingerprint(pki.leafCert))
 
         XCTAssertThrowsError(try TLSContext(configuration: .makeClientConfiguration(trustRoots: .file(garbage)))) {
             XCTAssertEqual(($0 as? FIPSError)?.code, .invalidEncoding)

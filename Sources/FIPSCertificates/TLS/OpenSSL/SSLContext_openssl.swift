@@ -96,11 +96,13 @@ final class SSLContextHandle: @unchecked Sendable {
         for intermediate in certificates.dropFirst() {
             try checkLong(fcshim_SSL_CTX_add1_chain_cert(ctx, intermediate.x509), "SSL_CTX_add1_chain_cert")
         }
-        let pkey: PKeyHandle
+        let privateKey: SigningPrivateKey
         switch key {
-        case .file(let path): pkey = try PKeyHandle.read(pemFile: path, libctx: libctx)
+        case .privateKey(let k): privateKey = k
+        case .file(let path): privateKey = try TLSKeyFile.load(path)
         }
-        try check(SSL_CTX_use_PrivateKey(ctx, pkey.pkey), "SSL_CTX_use_PrivateKey", code: .invalidParameter)
+        // SSL_CTX_use_PrivateKey takes its own reference to the EVP_PKEY.
+        try privateKey.withPKey { try check(SSL_CTX_use_PrivateKey(ctx, $0), "SSL_CTX_use_PrivateKey", code: .invalidParameter) }
         try check(SSL_CTX_check_private_key(ctx), "SSL_CTX_check_private_key (the key does not match the certificate)",
                   code: .invalidParameter)
     }
@@ -163,33 +165,5 @@ final class X509Handle {
         guard n > 0, let buffer else { clearOpenSSLErrors(); return nil }
         defer { fcshim_OPENSSL_free(buffer) }
         return Data(bytes: buffer, count: Int(n))
-    }
-}
-
-/// Owns one `EVP_PKEY`.
-final class PKeyHandle {
-    let pkey: OpaquePointer
-    init(owning pkey: OpaquePointer) { self.pkey = pkey }
-    deinit { EVP_PKEY_free(pkey) }
-
-    /// Reads an unencrypted PEM private key with the module's library context, refusing a file that group or
-    /// other can read.
-    static func read(pemFile path: String, libctx: OpaquePointer) throws -> PKeyHandle {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw FIPSError(.ioFailure, "cannot read private key file \(path)") }
-        if st.st_mode & 0o077 != 0 {
-            throw FIPSError(.insecurePermissions,
-                            "private key file \(path) is readable by group or other (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        guard let bio = BIO_new_file(path, "r") else {
-            throw FIPSError(.ioFailure, "cannot open private key file \(path)", openSSLErrors: drainOpenSSLErrors())
-        }
-        defer { BIO_free(bio) }
-        // The callback refuses a passphrase, so an encrypted key fails instead of prompting on a terminal.
-        guard let pkey = PEM_read_bio_PrivateKey_ex(bio, nil, { _, _, _, _ in -1 }, nil, libctx, nil) else {
-            throw FIPSError(.invalidEncoding, "\(path) holds no readable unencrypted PEM private key",
-                            openSSLErrors: drainOpenSSLErrors())
-        }
-        return PKeyHandle(owning: pkey)
     }
 }
