@@ -137,7 +137,9 @@ public final class HTTPSServer: Sendable {
     /// - Parameter timeout: Seconds to wait for live connections.
     public func stop(timeout: Double = 5) {
         running.store(false, ordering: .releasing)
-        listeners.withLock { $0.https?.close(); $0.http?.close(); $0 = (nil, nil) }
+        // Only shut the listeners down here: that wakes the accept threads, which then drop (and so close) their
+        // socket themselves; closing here could let `accept` run on a descriptor number already reused elsewhere.
+        listeners.withLock { $0.https?.shutdown(); $0.http?.shutdown(); $0 = (nil, nil) }
         let deadline = Date().addingTimeInterval(timeout)
         while active.load(ordering: .acquiring) > 0 && Date() < deadline { usleep(10_000) }
     }
