@@ -9,6 +9,7 @@ enum Registry {
         ModuleCommands.selftest,
         KeyCommands.key, KeyCommands.encrypt, KeyCommands.decrypt, KeyCommands.rewrap,
         ServeCommands.serve,
+        CertCommands.cert,
         VaultCommands.vault,
     ]
 }
