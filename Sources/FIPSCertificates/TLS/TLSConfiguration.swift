@@ -3,7 +3,9 @@ import FIPSCrypto
 
 /// Where a certificate (or a chain of them) comes from.
 public enum TLSCertificateSource: Sendable, Hashable {
-    /// A PEM file holding one or more certificates, leaf first.
+    /// A certificate already loaded.
+    case certificate(Certificate)
+    /// A PEM file holding one or more certificates, leaf first (read with ``Certificate/chain(fromPEM:)``).
     case file(String)
 }
 
@@ -16,9 +18,11 @@ public enum TLSPrivateKeySource: Sendable {
     case file(String)
 }
 
-/// The certificates a client trusts to vouch for a server.
+/// The certificates a client trusts to vouch for a server (the system store is never used implicitly).
 public enum TLSTrustRoots: Sendable, Hashable {
-    /// A PEM file of trusted CA certificates (for example the local CA of `fipsctl serve`).
+    /// Trusted CA certificates already loaded.
+    case certificates([Certificate])
+    /// A PEM file of trusted CA certificates (for example the local CA of `fipsctl serve`, `DIR/ca/ca.pem`).
     case file(String)
 }
 
@@ -60,6 +64,14 @@ public struct TLSConfiguration: Sendable {
                                                privateKey: TLSPrivateKeySource) -> TLSConfiguration {
         TLSConfiguration(role: .server, profile: .sp800_52r2, certificateChain: certificateChain,
                          privateKey: privateKey, trustRoots: nil)
+    }
+
+    /// A server configuration with the strict SP 800-52r2 profile serving a ``CertificatePair`` (for example the
+    /// one a ``CertificateManager`` keeps).
+    /// - Parameter pair: The chain (leaf first) and its key.
+    /// - Returns: The configuration.
+    public static func makeServerConfiguration(pair: CertificatePair) -> TLSConfiguration {
+        makeServerConfiguration(certificateChain: pair.chain.map { .certificate($0) }, privateKey: .privateKey(pair.key))
     }
 
     /// A client configuration with the strict SP 800-52r2 profile that verifies servers against `trustRoots`

@@ -22,12 +22,8 @@ public final class TLSConnection: @unchecked Sendable {
     public var cipherSuite: String { ssl.cipherSuite }
     /// Whether the handshake used the Extended Master Secret (always `true` for TLS 1.3).
     public var usedExtendedMasterSecret: Bool { ssl.usedExtendedMasterSecret }
-    /// The DER encoding of the peer's certificate, if it presented one.
-    public var peerCertificateDER: Data? { ssl.peerCertificateDER }
-    /// SHA-256 of ``peerCertificateDER``, lowercase hex.
-    public var peerCertificateFingerprint: String? {
-        peerCertificateDER.map { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() }
-    }
+    /// The certificate the peer presented (the leaf), if any.
+    public var peerCertificate: Certificate? { ssl.peerCertificateDER.flatMap { try? Certificate(derRepresentation: $0) } }
 
     /// Reads what is available, up to `maxBytes`.
     /// - Parameter maxBytes: The most bytes to return (at least 1).

@@ -44,8 +44,8 @@ public final class TLSContext: Sendable {
                              profile: configuration.profile.name, reasons: reasons)
     }
 
-    /// SHA-256 of the DER of the certificate a server context presents (lowercase hex); `nil` for a client.
-    public var certificateFingerprint: String? { handle.certificateFingerprint }
+    /// The leaf certificate a server context presents; `nil` for a client.
+    public var certificate: Certificate? { handle.leaf }
 }
 
 /// Set once, process-wide.
@@ -81,6 +81,23 @@ public final class TLSContextHolder: Sendable {
         try replace(with: state.withLock { $0.configuration })
     }
 
+    /// Follows a ``CertificateManager``: every pair it rotates in (renewal, `fipsctl cert rotate`, an install
+    /// picked up from the store) is built into a new context with this holder's current profile and swapped in.
+    /// A pair that fails to build leaves the current context in service (and raises a `tls-context-reload`
+    /// failure event).
+    /// - Parameter manager: The manager.
+    /// - Returns: The observer token (``CertificateManager/removeObserver(_:)``).
+    @discardableResult
+    public func follow(_ manager: CertificateManager) -> UInt64 {
+        manager.onRotate { [weak self] pair in
+            guard let self else { return }
+            var next = self.state.withLock { $0.configuration }
+            next.certificateChain = pair.chain.map { .certificate($0) }
+            next.privateKey = .privateKey(pair.key)
+            _ = try? self.replace(with: next)
+        }
+    }
+
     /// Builds a context from a new configuration and swaps it in.
     /// - Parameter configuration: The new configuration.
     /// - Returns: The new context.
@@ -94,13 +111,13 @@ public final class TLSContextHolder: Sendable {
         } catch {
             SecurityEvents.emit(SecurityEvent(category: .tls, action: "tls-context-reload", outcome: .failure,
                                               reason: "kept the previous TLS context: \((error as? FIPSError)?.reason ?? "\(error)")",
-                                              metadata: ["tls.certificate.sha256": old.certificateFingerprint ?? ""]))
+                                              metadata: ["tls.certificate.sha256": old.certificate?.sha256FingerprintHex ?? ""]))
             throw error
         }
         state.withLock { $0 = (fresh, configuration, $0.generation + 1) }
         SecurityEvents.emit(SecurityEvent(category: .tls, action: "tls-context-reload", outcome: .success,
-                                          metadata: ["tls.certificate.sha256": fresh.certificateFingerprint ?? "",
-                                                     "tls.previous.sha256": old.certificateFingerprint ?? ""]))
+                                          metadata: ["tls.certificate.sha256": fresh.certificate?.sha256FingerprintHex ?? "",
+                                                     "tls.previous.sha256": old.certificate?.sha256FingerprintHex ?? ""]))
         return fresh
     }
 }

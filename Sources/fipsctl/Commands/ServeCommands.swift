@@ -28,11 +28,15 @@ enum ServeCommands {
             query over HTTPS, without HSTS (RFC 6797 §7.2).
 
             Certificates live in DIR (0700; key files 0600). On the first run with an empty DIR a local CA (ECDSA
-            P-384) and a leaf (ECDSA P-256, 90 days) for --names plus localhost, 127.0.0.1 and ::1 are created, and
-            the path of the CA certificate to trust is printed; --self-signed makes a bare self-signed leaf instead.
+            P-384) and a leaf (ECDSA P-256, 90 days) for --names plus localhost, 127.0.0.1 and ::1 are created
+            (CertificateManager), and the path of the CA certificate to trust (DIR/ca/ca.pem) is printed;
+            --self-signed makes a bare self-signed leaf instead. An installed (custom) certificate is served as it
+            is and never renewed here.
             While running, the managed leaf is renewed at 2/3 of its lifetime (checked every
             --renew-check-interval seconds) and swapped in without dropping live connections. SIGHUP reloads the
-            certificate from DIR now (for example after installing a custom one). SIGTERM or SIGINT stops the server
+            certificate from DIR now (for example after `fipsctl cert install`); a rotation by
+            another process (`fipsctl cert rotate`) is also picked up at the next check. On any reload error the
+            current certificate stays in service. SIGTERM or SIGINT stops the server
             cleanly. TLS handshake failures are raised as security events (tls-handshake-failed), rate-limited.
 
         OPTIONS
@@ -68,19 +72,25 @@ enum ServeCommands {
 
             try FIPSModule.load()
             let names = unique(extraNames + ["localhost", "127.0.0.1", "::1"])
-            let certificates = try ServeCertificates(directory: certDir, names: names, selfSigned: selfSigned)
-            let holder = try TLSContextHolder(configuration: certificates.configuration)
+            let store = CertificateStore(directory: URL(fileURLWithPath: certDir))
+            let manager = CertificateManager(store: store)
+            let pair = try manager.ensureServerCertificate(names: names, mode: selfSigned ? .selfSigned : .localCA)
+            let holder = try TLSContextHolder(configuration: .makeServerConfiguration(pair: pair))
+            holder.follow(manager)
             let configuration = HTTPSServer.Configuration(
                 httpsHost: https.host, httpsPort: https.port, httpHost: http?.host, httpPort: http?.port ?? 0,
                 hostNames: names, maxConnections: maxConnections, readTimeout: Double(readTimeout))
             let server = HTTPSServer(configuration: configuration, contexts: holder)
             try server.start()
-            certificates.onChange { _ in _ = try? holder.reload() }
 
             say("fipsctl serve: https://\(display(https.host)):\(server.httpsPort)/status  (TLS \(holder.current.fipsStatus))")
             if let p = server.httpPort, let h = http { say("fipsctl serve: http://\(display(h.host)):\(p)/ redirects to HTTPS (308)") }
-            say("fipsctl serve: certificate sha256 \(holder.current.certificateFingerprint ?? "?")")
-            if let ca = certificates.trustAnchorPath { say("fipsctl serve: clients trust \(ca)") }
+            say("fipsctl serve: certificate \(fingerprint(holder)) (\(manager.currentMetadata?.kind.rawValue ?? "?"), expires \(pair.leaf.notValidAfter))")
+            switch (manager.currentMetadata?.kind, selfSigned) {
+            case (.custom?, _): say("fipsctl serve: serving an installed certificate (it is not renewed here)")
+            case (_, true): say("fipsctl serve: self-signed: clients trust \(store.certificatePath.path)")
+            default: say("fipsctl serve: clients trust the local CA \(store.certificateAuthorityPath.path)")
+            }
             say("fipsctl serve: security headers grade \(SecurityHeaders.grade(configuration.securityHeaders.fields.map { ($0.name, $0.value) }))")
 
             // Signals: handled on a queue, never in async-signal context.
@@ -93,9 +103,12 @@ enum ServeCommands {
                 s.setEventHandler {
                     if sig == SIGHUP {
                         do {
-                            try certificates.reloadFromDisk()
-                            let c = try holder.reload()
-                            say("fipsctl serve: SIGHUP: reloaded, certificate sha256 \(c.certificateFingerprint ?? "?")")
+                            // A pair another process stored is published to the holder by renewIfNeeded; otherwise
+                            // rebuild from what the store holds now.
+                            if try !manager.renewIfNeeded(), let entry = try store.load() {
+                                try holder.replace(with: .makeServerConfiguration(pair: entry.pair))
+                            }
+                            say("fipsctl serve: SIGHUP: reloaded, certificate \(fingerprint(holder))")
                         } catch {
                             say("fipsctl serve: SIGHUP: reload failed, keeping the current certificate: \(error)")
                         }
@@ -110,8 +123,8 @@ enum ServeCommands {
             timer.schedule(deadline: .now() + .seconds(interval), repeating: .seconds(interval))
             timer.setEventHandler {
                 do {
-                    if try certificates.renewIfNeeded() {
-                        say("fipsctl serve: renewed the certificate, now sha256 \(holder.current.certificateFingerprint ?? "?")")
+                    if try manager.renewIfNeeded() {
+                        say("fipsctl serve: new certificate in service: \(fingerprint(holder))")
                     }
                 } catch {
                     say("fipsctl serve: renewal check failed (will retry): \(error)")
@@ -137,6 +150,10 @@ enum ServeCommands {
         return (host, port)
     }
 
+    static func fingerprint(_ holder: TLSContextHolder) -> String {
+        "sha256 " + (holder.current.certificate?.sha256FingerprintHex ?? "?")
+    }
+
     static func display(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 
     static func unique(_ names: [String]) -> [String] {
@@ -148,38 +165,4 @@ enum ServeCommands {
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
-}
-
-/// The serve command's certificate source: the pair in the certificate directory.
-final class ServeCertificates: Sendable {
-    let directory: URL
-    let names: [String]
-    let selfSigned: Bool
-    private let observers = Mutex<[@Sendable (TLSConfiguration) -> Void]>([])
-
-    init(directory: String, names: [String], selfSigned: Bool) throws {
-        self.directory = URL(fileURLWithPath: directory)
-        self.names = names
-        self.selfSigned = selfSigned
-        guard FileManager.default.fileExists(atPath: certificatePath), FileManager.default.fileExists(atPath: keyPath) else {
-            throw CLIError.failed("no certificate in \(directory): expected cert.pem and key.pem (0600)")
-        }
-    }
-
-    var certificatePath: String { directory.appendingPathComponent("cert.pem").path }
-    var keyPath: String { directory.appendingPathComponent("key.pem").path }
-    var trustAnchorPath: String? {
-        let ca = directory.appendingPathComponent("ca/ca.pem").path
-        return FileManager.default.fileExists(atPath: ca) ? ca : certificatePath
-    }
-
-    var configuration: TLSConfiguration {
-        .makeServerConfiguration(certificateChain: [.file(certificatePath)], privateKey: .file(keyPath))
-    }
-
-    func onChange(_ observer: @escaping @Sendable (TLSConfiguration) -> Void) { observers.withLock { $0.append(observer) } }
-
-    func reloadFromDisk() throws {}
-
-    func renewIfNeeded() throws -> Bool { false }
 }

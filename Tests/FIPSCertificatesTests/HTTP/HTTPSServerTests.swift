@@ -272,7 +272,7 @@ final class HTTPSServerTests: XCTestCase {
         XCTAssertNotEqual(old, new)
         let client = TLSConfiguration.makeClientConfiguration(trustRoots: .file(pki.caCert))
         let live = try TLSClient.connect(host: "localhost", port: running.port, configuration: client, timeout: 5)
-        XCTAssertEqual(live.peerCertificateFingerprint, old)
+        XCTAssertEqual(live.peerCertificate?.sha256FingerprintHex, old)
         func request(_ c: TLSConnection, close: Bool) throws -> String {
             try c.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\(close ? "Connection: close\r\n" : "")\r\n".utf8))
             var out = Data()
@@ -281,13 +281,13 @@ final class HTTPSServerTests: XCTestCase {
         }
         XCTAssertTrue(try request(live, close: false).hasPrefix("HTTP/1.1 200"))
         try running.holder.replace(with: pki.serverConfiguration(second: true))
-        XCTAssertEqual(running.holder.current.certificateFingerprint, new)
+        XCTAssertEqual(running.holder.current.certificate?.sha256FingerprintHex, new)
         // The live connection keeps working on the old context.
         XCTAssertTrue(try request(live, close: true).hasPrefix("HTTP/1.1 200"))
-        XCTAssertEqual(live.peerCertificateFingerprint, old)
+        XCTAssertEqual(live.peerCertificate?.sha256FingerprintHex, old)
         live.close()
         let fresh = try TLSClient.connect(host: "localhost", port: running.port, configuration: client, timeout: 5)
-        XCTAssertEqual(fresh.peerCertificateFingerprint, new)
+        XCTAssertEqual(fresh.peerCertificate?.sha256FingerprintHex, new)
         fresh.close()
         let s = try sClient(running.port, ["-tls1_3"], ca: pki.caCert)
         XCTAssertTrue(s.output.contains("CN = localhost leaf2"), s.output)

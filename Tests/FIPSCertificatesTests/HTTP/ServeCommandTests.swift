@@ -63,57 +63,85 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(try TestSupport.fipsctl(["serve", "--cert-dir", "/tmp/x", "--renew-check-interval", "601"]).status, 2)
     }
 
-    /// The served endpoint: A+ headers over HTTPS, 308 over HTTP, SIGHUP picks up a new certificate, SIGTERM stops
-    /// cleanly with status 0.
+    /// First run on an empty directory: a local CA and a leaf are made and the CA path printed; curl and python
+    /// verify against it; A+ headers over HTTPS, 308 over HTTP; a rotation by another process (`fipsctl cert rotate`)
+    /// is picked up by the renewal timer; SIGHUP with a damaged store keeps the old certificate; SIGTERM exits 0.
     func testServeEndToEnd() throws {
-        let pki = try TestPKI.make()
         let dir = try TestSupport.temporaryDirectory("serve")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let certPath = dir.appendingPathComponent("cert.pem").path, keyPath = dir.appendingPathComponent("key.pem").path
-        func install(_ cert: String, _ key: String) throws {
-            try? FileManager.default.removeItem(atPath: certPath); try? FileManager.default.removeItem(atPath: keyPath)
-            try FileManager.default.copyItem(atPath: cert, toPath: certPath)
-            try FileManager.default.copyItem(atPath: key, toPath: keyPath)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
-        }
-        try install(pki.leafCert, pki.leafKey)
-        let serve = try ServeProcess(["--cert-dir", dir.path, "--https", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        let certDir = dir.appendingPathComponent("tls").path
+        let serve = try ServeProcess(["--cert-dir", certDir, "--https", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                                      "--names", "svc.example", "--renew-check-interval", "1"])
         defer { _ = serve.terminate() }
         let port = try serve.await(#"https://127\.0\.0\.1:(\d+)/status"#)
         let httpPort = try serve.await(#"http://127\.0\.0\.1:(\d+)/ redirects"#)
         XCTAssertTrue(try serve.await("TLS (.*FIPS.*)\\)").contains(TestSupport.isDevelopmentMode ? "NOT FIPS" : "FIPS (SP 800-52r2)"))
         XCTAssertEqual(try serve.await("security headers grade (\\S+)"), "A+")
+        let ca = try serve.await("clients trust the local CA (\\S+)")
+        XCTAssertEqual(ca, certDir + "/ca/ca.pem")
+        let first = try serve.await("certificate sha256 ([0-9A-F:]+)")
+        XCTAssertEqual(first, try TestPKI.fingerprint(certDir + "/cert.pem"))
 
-        let head = try TestSupport.run("curl", ["-sI", "--cacert", pki.caCert, "--resolve", "localhost:\(port):127.0.0.1", "https://localhost:\(port)/status"])
+        let head = try TestSupport.run("curl", ["-sI", "--cacert", ca, "https://localhost:\(port)/status"])
         let headers = head.out.components(separatedBy: "\r\n").compactMap { l -> (String, String)? in
             guard let c = l.firstIndex(of: ":") else { return nil }
             return (String(l[..<c]), l[l.index(after: c)...].trimmingCharacters(in: .whitespaces))
         }
-        XCTAssertTrue(head.out.hasPrefix("HTTP/1.1 200 OK"), head.out)
+        XCTAssertTrue(head.out.hasPrefix("HTTP/1.1 200 OK"), head.out + head.err)
         let grade = SecurityHeaders.grade(headers)
         XCTAssertEqual(grade.grade, "A+", "\(grade)")
         print("fipsctl serve header grade: \(grade)")
         let redirect = try TestSupport.run("curl", ["-sI", "http://127.0.0.1:\(httpPort)/status?x=1"])
         XCTAssertTrue(redirect.out.hasPrefix("HTTP/1.1 308 Permanent Redirect"), redirect.out)
         XCTAssertTrue(redirect.out.contains("Location: https://127.0.0.1:\(port)/status?x=1\r\n"), redirect.out)
-        XCTAssertEqual(try TestSupport.run("curl", ["-sI", "--tls-max", "1.1", "--cacert", pki.caCert, "https://127.0.0.1:\(port)/"]).status, 35)
+        XCTAssertFalse(redirect.out.contains("Strict-Transport-Security"))
+        XCTAssertEqual(try TestSupport.run("curl", ["-sI", "--tls-max", "1.1", "--cacert", ca, "https://127.0.0.1:\(port)/"]).status, 35)
+        let py = """
+        import ssl, socket, sys
+        ctx = ssl.create_default_context(cafile=sys.argv[1])
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=10), server_hostname="svc.example") as s:
+            print(s.version())
+        """
+        XCTAssertEqual(try TestSupport.run("python3", ["-c", py, ca, port]).out.trimmingCharacters(in: .whitespacesAndNewlines), "TLSv1.3")
 
-        // SIGHUP reloads the certificate from the directory.
-        try install(pki.leaf2Cert, pki.leaf2Key)
-        serve.signal(SIGHUP)
-        XCTAssertEqual(try serve.await("SIGHUP: reloaded, certificate sha256 ([0-9a-f]+)"), try TestPKI.fingerprint(pki.leaf2Cert))
-        let c = try TLSClient.connect(host: "127.0.0.1", port: UInt16(port)!, configuration: .makeClientConfiguration(trustRoots: .file(pki.caCert)))
-        XCTAssertEqual(c.peerCertificateFingerprint, try TestPKI.fingerprint(pki.leaf2Cert))
+        // Another process rotates the leaf; the serve process's timer (1 s) picks it up from the store.
+        let rotate = try TestSupport.fipsctl(["cert", "rotate", "--dir", certDir, "--force"])
+        XCTAssertEqual(rotate.status, 0, rotate.out + rotate.err)
+        let second = try serve.await("new certificate in service: sha256 ([0-9A-F:]+)", timeout: 15)
+        XCTAssertNotEqual(second, first)
+        XCTAssertEqual(second, try TestPKI.fingerprint(certDir + "/cert.pem"))
+        let c = try TLSClient.connect(host: "localhost", port: UInt16(port)!, configuration: .makeClientConfiguration(trustRoots: .file(ca)))
+        XCTAssertEqual(c.peerCertificate?.sha256FingerprintHex, second)
         c.close()
-        // A broken file and SIGHUP: the old certificate stays in service.
-        try Data("junk".utf8).write(to: URL(fileURLWithPath: certPath))
+
+        // A damaged store and SIGHUP: the current certificate stays in service.
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: certDir + "/cert.pem"))
         serve.signal(SIGHUP)
         _ = try serve.await("(SIGHUP: reload failed)")
-        let c2 = try TLSClient.connect(host: "localhost", port: UInt16(port)!, configuration: .makeClientConfiguration(trustRoots: .file(pki.caCert)))
-        XCTAssertEqual(c2.peerCertificateFingerprint, try TestPKI.fingerprint(pki.leaf2Cert))
+        let c2 = try TLSClient.connect(host: "127.0.0.1", port: UInt16(port)!, configuration: .makeClientConfiguration(trustRoots: .file(ca)))
+        XCTAssertEqual(c2.peerCertificate?.sha256FingerprintHex, second)
         c2.close()
 
         XCTAssertEqual(serve.terminate(), 0, serve.text)
         XCTAssertTrue(serve.text.contains("stopping"))
+    }
+
+    /// --self-signed: a bare self-signed leaf, its own file is what clients trust.
+    func testServeSelfSigned() throws {
+        let dir = try TestSupport.temporaryDirectory("serve-ss")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let certDir = dir.appendingPathComponent("tls").path
+        let serve = try ServeProcess(["--cert-dir", certDir, "--https", "127.0.0.1:0", "--self-signed"])
+        defer { _ = serve.terminate() }
+        let port = try serve.await(#"https://127\.0\.0\.1:(\d+)/status"#)
+        XCTAssertEqual(try serve.await("self-signed: clients trust (\\S+)"), certDir + "/cert.pem")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: certDir + "/ca/ca.pem"))
+        let s = try sClient(UInt16(port)!, ["-tls1_3", "-showcerts"])
+        XCTAssertTrue(s.output.contains("Cipher is TLS_AES_256_GCM_SHA384"), s.output)
+        let subject = try TestSupport.run("openssl", ["x509", "-in", certDir + "/cert.pem", "-noout", "-subject", "-issuer"])
+        let lines = subject.out.split(separator: "\n").map { $0.split(separator: "=", maxSplits: 1).last.map(String.init) ?? "" }
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertEqual(lines.first, lines.last, "subject == issuer")
+        XCTAssertEqual(serve.terminate(), 0)
     }
 }

@@ -84,7 +84,7 @@ final class TLSContextTests: XCTestCase {
         // A key already loaded works the same as its file.
         let key = try SigningPrivateKey(pemRepresentation: String(contentsOfFile: pki.leafKey, encoding: .utf8))
         let fromKey = try TLSContext(configuration: .makeServerConfiguration(certificateChain: [.file(pki.leafCert)], privateKey: .privateKey(key)))
-        XCTAssertEqual(fromKey.certificateFingerprint, try TestPKI.fingerprint(pki.leafCert))
+        XCTAssertEqual(fromKey.certificate?.sha256FingerprintHex, try TestPKI.fingerprint(pki.leafCert))
 
         XCTAssertThrowsError(try TLSContext(configuration: .makeClientConfiguration(trustRoots: .file(garbage)))) {
             XCTAssertEqual(($0 as? FIPSError)?.code, .invalidEncoding)
@@ -109,7 +109,7 @@ final class TLSContextTests: XCTestCase {
             XCTAssertTrue(s.isFIPS, s.description)
             XCTAssertEqual(s.reasons, [])
         }
-        XCTAssertEqual(context.certificateFingerprint, try TestPKI.fingerprint(pki.leafCert))
+        XCTAssertEqual(context.certificate?.sha256FingerprintHex, try TestPKI.fingerprint(pki.leafCert))
     }
 
     /// Our client against our server: verified chain and host name, TLS 1.3 with AES-256-GCM; wrong CA and wrong
@@ -124,7 +124,7 @@ final class TLSContextTests: XCTestCase {
             XCTAssertEqual(c.protocolVersion, "TLSv1.3")
             XCTAssertEqual(c.cipherSuite, "TLS_AES_256_GCM_SHA384")
             XCTAssertTrue(c.usedExtendedMasterSecret)
-            XCTAssertEqual(c.peerCertificateFingerprint, try TestPKI.fingerprint(pki.leafCert))
+            XCTAssertEqual(c.peerCertificate?.sha256FingerprintHex, try TestPKI.fingerprint(pki.leafCert))
             try c.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
             var response = Data()
             while true { let d = try c.read(); if d.isEmpty { break }; response.append(d) }
@@ -167,6 +167,6 @@ final class TLSContextTests: XCTestCase {
         XCTAssertEqual(holder.generation, 1)
         try holder.replace(with: pki.serverConfiguration(second: true))
         XCTAssertEqual(holder.generation, 2)
-        XCTAssertEqual(holder.current.certificateFingerprint, try TestPKI.fingerprint(pki.leaf2Cert))
+        XCTAssertEqual(holder.current.certificate?.sha256FingerprintHex, try TestPKI.fingerprint(pki.leaf2Cert))
     }
 }

@@ -51,11 +51,10 @@ struct TestPKI {
         return pki
     }
 
-    /// SHA-256 fingerprint of a PEM certificate, computed by the openssl tool (lowercase hex, no colons).
+    /// SHA-256 fingerprint of a PEM certificate, computed by the openssl tool (`AB:CD:...`).
     static func fingerprint(_ pem: String) throws -> String {
         let r = try TestSupport.run("openssl", ["x509", "-in", pem, "-noout", "-fingerprint", "-sha256"])
-        let hex = r.out.split(separator: "=").last.map(String.init) ?? ""
-        return hex.replacingOccurrences(of: ":", with: "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return (r.out.split(separator: "=").last.map(String.init) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func serverConfiguration(second: Bool = false) -> TLSConfiguration {

@@ -140,6 +140,10 @@ final class SSLHandle: @unchecked Sendable {
     var peerCertificateDER: Data? {
         guard let x = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(x) }
-        return X509Handle.derBytes(x)
+        var buffer: UnsafeMutablePointer<UInt8>? = nil
+        let n = i2d_X509(x, &buffer)
+        guard n > 0, let buffer else { clearOpenSSLErrors(); return nil }
+        defer { fcshim_OPENSSL_free(buffer) }
+        return Data(bytes: buffer, count: Int(n))
     }
 }

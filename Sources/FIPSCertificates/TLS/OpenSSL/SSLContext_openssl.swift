@@ -10,6 +10,8 @@ internal import COpenSSLShims
 final class SSLContextHandle: @unchecked Sendable {
     let ctx: OpaquePointer
     let role: TLSRole
+    /// The leaf certificate a server context presents (`nil` for a client).
+    private(set) var leaf: Certificate?
 
     init(_ configuration: TLSConfiguration) throws {
         let profile = configuration.profile
@@ -29,18 +31,21 @@ final class SSLContextHandle: @unchecked Sendable {
             guard let key = configuration.privateKey, !configuration.certificateChain.isEmpty else {
                 throw FIPSError(.invalidParameter, "a TLS server needs a certificate chain and a private key")
             }
-            try Self.useCertificateChain(configuration.certificateChain, key: key, ctx: ctx, libctx: libctx)
+            leaf = try Self.useCertificateChain(configuration.certificateChain, key: key, ctx: ctx)
         case .client:
             guard let roots = configuration.trustRoots else {
                 throw FIPSError(.invalidParameter, "a TLS client needs trust roots to verify servers")
             }
+            let anchors: [Certificate]
             switch roots {
-            case .file(let path):
-                guard FileManager.default.isReadableFile(atPath: path) else {
-                    throw FIPSError(.ioFailure, "cannot read the trust roots file \(path)")
-                }
-                // X509_STORE_load_file_ex with the context's own library context.
-                try check(SSL_CTX_load_verify_file(ctx, path), "SSL_CTX_load_verify_file(\(path))", code: .invalidEncoding)
+            case .certificates(let list): anchors = list
+            case .file(let path): anchors = try readCertificates(path, what: "trust roots")
+            }
+            guard !anchors.isEmpty else { throw FIPSError(.invalidParameter, "the trust roots hold no certificate") }
+            guard let store = SSL_CTX_get_cert_store(ctx) else { throw FIPSError.openSSL("SSL_CTX_get_cert_store") }
+            for anchor in anchors {
+                // X509_STORE_add_cert takes its own reference.
+                try anchor.withX509 { try check(X509_STORE_add_cert(store, $0), "X509_STORE_add_cert") }
             }
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
             SSL_CTX_set_verify_depth(ctx, 4)
@@ -81,20 +86,23 @@ final class SSLContextHandle: @unchecked Sendable {
         }
     }
 
+    /// Installs the chain and key; returns the leaf.
     private static func useCertificateChain(_ chain: [TLSCertificateSource], key: TLSPrivateKeySource,
-                                            ctx: OpaquePointer, libctx: OpaquePointer) throws {
-        var certificates: [X509Handle] = []
+                                            ctx: OpaquePointer) throws -> Certificate {
+        var certificates: [Certificate] = []
         for source in chain {
             switch source {
-            case .file(let path): certificates += try X509Handle.readAll(pemFile: path, libctx: libctx)
+            case .certificate(let c): certificates.append(c)
+            case .file(let path): certificates += try readCertificates(path, what: "certificate chain")
             }
         }
         guard let leaf = certificates.first else {
-            throw FIPSError(.invalidEncoding, "the certificate chain holds no certificate")
+            throw FIPSError(.invalidParameter, "the certificate chain holds no certificate")
         }
-        try check(SSL_CTX_use_certificate(ctx, leaf.x509), "SSL_CTX_use_certificate", code: .invalidParameter)
+        // SSL_CTX_use_certificate and SSL_CTX_add1_chain_cert take their own references.
+        try leaf.withX509 { try check(SSL_CTX_use_certificate(ctx, $0), "SSL_CTX_use_certificate", code: .invalidParameter) }
         for intermediate in certificates.dropFirst() {
-            try checkLong(fcshim_SSL_CTX_add1_chain_cert(ctx, intermediate.x509), "SSL_CTX_add1_chain_cert")
+            try intermediate.withX509 { try checkLong(fcshim_SSL_CTX_add1_chain_cert(ctx, $0), "SSL_CTX_add1_chain_cert") }
         }
         let privateKey: SigningPrivateKey
         switch key {
@@ -105,65 +113,22 @@ final class SSLContextHandle: @unchecked Sendable {
         try privateKey.withPKey { try check(SSL_CTX_use_PrivateKey(ctx, $0), "SSL_CTX_use_PrivateKey", code: .invalidParameter) }
         try check(SSL_CTX_check_private_key(ctx), "SSL_CTX_check_private_key (the key does not match the certificate)",
                   code: .invalidParameter)
-    }
-
-    /// SHA-256 of the DER of the certificate this (server) context presents, lowercase hex; `nil` for a client.
-    var certificateFingerprint: String? {
-        guard let x = SSL_CTX_get0_certificate(ctx) else { return nil }
-        return X509Handle.fingerprint(x)
+        return leaf
     }
 }
 
+/// Every certificate of a PEM file (through ``Certificate/chain(fromPEM:)``).
+private func readCertificates(_ path: String, what: String) throws -> [Certificate] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw FIPSError(.ioFailure, "cannot read the \(what) file \(path)")
+    }
+    do {
+        return try Certificate.chain(fromPEM: String(decoding: data, as: UTF8.self))
+    } catch let e as FIPSError {
+        throw FIPSError(e.code, "\(path): \(e.reason)", openSSLErrors: e.openSSLErrors)
+    }
+}
 /// Throws unless a `long`-returning OpenSSL macro shim returned 1.
 func checkLong(_ rc: Int, _ operation: @autoclosure () -> String, code: FIPSError.Code = .openSSLFailure) throws {
     if rc != 1 { throw FIPSError.openSSL(code, operation()) }
-}
-
-/// Owns one `X509`.
-final class X509Handle {
-    let x509: OpaquePointer
-    init(owning x509: OpaquePointer) { self.x509 = x509 }
-    deinit { X509_free(x509) }
-
-    /// Every certificate in a PEM file, in order, each bound to the module's library context.
-    static func readAll(pemFile path: String, libctx: OpaquePointer) throws -> [X509Handle] {
-        guard let bio = BIO_new_file(path, "r") else {
-            throw FIPSError(.ioFailure, "cannot open certificate file \(path)", openSSLErrors: drainOpenSSLErrors())
-        }
-        defer { BIO_free(bio) }
-        var out: [X509Handle] = []
-        while true {
-            guard let fresh = X509_new_ex(libctx, nil) else { throw FIPSError.openSSL("X509_new_ex") }
-            var slot: OpaquePointer? = fresh
-            // On a parse failure OpenSSL frees the object it was given and sets `slot` to NULL; when there is simply
-            // no further PEM block it leaves it untouched. Either way, free whatever `slot` still holds.
-            if PEM_read_bio_X509(bio, &slot, nil, nil) == nil {
-                if let slot { X509_free(slot) }
-                break
-            }
-            out.append(X509Handle(owning: slot!))
-        }
-        let errors = drainOpenSSLErrors()
-        // Running off the end of the file is how the loop ends; any other error means a damaged file.
-        let onlyEnd = errors.allSatisfy { $0.reason.contains("no start line") }
-        guard !out.isEmpty, onlyEnd else {
-            throw FIPSError(.invalidEncoding, "\(path) holds no readable PEM certificate", openSSLErrors: errors)
-        }
-        return out
-    }
-
-    /// SHA-256 of a certificate's DER encoding, lowercase hex.
-    static func fingerprint(_ x: OpaquePointer) -> String? {
-        guard let der = derBytes(x) else { return nil }
-        return SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// A certificate's DER encoding.
-    static func derBytes(_ x: OpaquePointer) -> Data? {
-        var buffer: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_X509(x, &buffer)
-        guard n > 0, let buffer else { clearOpenSSLErrors(); return nil }
-        defer { fcshim_OPENSSL_free(buffer) }
-        return Data(bytes: buffer, count: Int(n))
-    }
 }
