@@ -10,7 +10,7 @@ internal import COpenSSLShims
 final class SSLContextHandle: @unchecked Sendable {
     let ctx: OpaquePointer
     let role: TLSRole
-    /// The leaf certificate a server context presents (`nil` for a client).
+    /// The leaf certificate a server context presents (`nil` for a client). Written only during `init`.
     private(set) var leaf: Certificate?
 
     init(_ configuration: TLSConfiguration) throws {
@@ -57,8 +57,8 @@ final class SSLContextHandle: @unchecked Sendable {
     private static func apply(_ p: TLSProfile, to ctx: OpaquePointer) throws {
         try checkLong(fcshim_SSL_CTX_set_min_proto_version(ctx, Int32(p.minimumVersion.rawValue)), "SSL_CTX_set_min_proto_version")
         try checkLong(fcshim_SSL_CTX_set_max_proto_version(ctx, Int32(p.maximumVersion.rawValue)), "SSL_CTX_set_max_proto_version")
-        // An empty TLS 1.2 list with TLS 1.3 only is legal for OpenSSL only through "" on set_cipher_list failing;
-        // the profile's violations already require a list for every enabled version.
+        // A TLS 1.3-only profile may leave the TLS 1.2 list empty; OpenSSL's default list then stays but is never
+        // used, since the minimum version is 1.3 (``TLSProfile/violations`` requires a list whenever 1.2 is on).
         if !p.tls12CipherSuites.isEmpty {
             try check(SSL_CTX_set_cipher_list(ctx, p.tls12CipherList), "SSL_CTX_set_cipher_list(\(p.tls12CipherList))", code: .notApproved)
         }
