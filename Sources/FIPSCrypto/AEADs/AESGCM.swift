@@ -104,7 +104,7 @@ public enum AES {
         ///   - message: The plaintext.
         ///   - key: A 256-bit key.
         ///   - authenticatedData: The AAD.
-        ///   - output: At least `message.count + 28` bytes.
+        ///   - output: At least `message.count + 28` bytes, not overlapping `message` (in-place sealing is refused).
         /// - Returns: The number of bytes written (`message.count + 28`).
         /// - Throws: ``FIPSError/Code/invalidParameter`` if `output` is too small; otherwise as ``seal(_:using:authenticating:)``.
         public static func seal(_ message: UnsafeRawBufferPointer, using key: SymmetricKey,

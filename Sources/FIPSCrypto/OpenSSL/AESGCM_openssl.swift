@@ -123,6 +123,11 @@ enum GCMEngine {
         guard output.count >= total else {
             throw FIPSError(.invalidParameter, "output buffer holds \(output.count) bytes; sealing needs \(total)")
         }
+        // The IV is written before the message is read: overlapping buffers would encrypt corrupted plaintext.
+        if message.count > 0, let m = message.baseAddress, let o = output.baseAddress,
+           UnsafeRawPointer(o) < m + message.count, m < UnsafeRawPointer(o) + total {
+            throw FIPSError(.invalidParameter, "the output buffer overlaps the message; seal(into:) does not work in place")
+        }
         try countInvocation(key)
         let ctx: OpaquePointer
         if let cached = key.gcmContexts.take(encrypt: true) { ctx = cached } else { ctx = try makeEncryptContext(core: core(), key: key) }
@@ -185,7 +190,11 @@ enum GCMEngine {
         } catch {
             raw.deallocate(); throw error
         }
-        return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, _ in p.deallocate() })
+        // Plaintext: wiped when the last copy of the Data goes away.
+        return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, count in
+            if count > 0 { OPENSSL_cleanse(p, count) }
+            p.deallocate()
+        })
     }
 
     /// Opens into caller memory; returns the plaintext length. The output is wiped on failure.
