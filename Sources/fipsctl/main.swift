@@ -8,6 +8,7 @@ enum Registry {
         ModuleCommands.status,
         ModuleCommands.selftest,
         KeyCommands.key, KeyCommands.encrypt, KeyCommands.decrypt, KeyCommands.rewrap,
+        ServeCommands.serve,
         CertCommands.cert,
         VaultCommands.vault,
         AuditCommands.audit,
