@@ -91,7 +91,7 @@ public struct SocketSyslogConnector: SyslogConnector {
     /// - Throws: ``FIPSError/Code/invalidParameter`` for a `tls://` destination (use the TLS connector).
     public init(destination: SyslogDestination, sendTimeout: TimeInterval = 5) throws {
         guard destination.transport == .tcp || destination.transport == .udp else {
-            throw FIPSError(.invalidParameter, "SocketSyslogConnector serves tcp:// and udp:// only")
+            throw FIPSError(.invalidParameter, "SocketSyslogConnector serves tcp:// and udp:// only; use TLSSyslogConnector for tls://")
         }
         self.destination = destination; self.sendTimeout = sendTimeout
     }

@@ -21,7 +21,8 @@ enum AuditCommands {
             fipsctl audit verify [--audit-dir DIR] [--key-file FILE | --no-key] [--checkpoint-key PEM] [--expect-last N]
                                  [--json] [FILE ...]
             fipsctl audit tail [-n N] [--audit-dir DIR]
-            fipsctl audit ship --to tcp://HOST:PORT|udp://HOST:PORT [--tls --ca FILE] [--timeout SECONDS] FILE ...
+            fipsctl audit ship --to tcp://HOST:PORT|tls://HOST:PORT|udp://HOST:PORT [--tls] [--ca FILE]
+                               [--timeout SECONDS] FILE ...
 
         DESCRIPTION
             The audit log is a set of JSON-lines files with Elastic Common Schema field names (@timestamp,
@@ -43,7 +44,9 @@ enum AuditCommands {
                      the records up to the last checkpoint unaltered without any secret.
             tail     prints the last records for people.
             ship     sends files' records to a syslog collector as RFC 5424 messages (TCP with RFC 6587 octet
-                     counting, or UDP), each with [fipsaudit@32473 seq="N"] so duplicates can be dropped.
+                     counting, TLS per RFC 5425 with the strict SP 800-52r2 client verifying the collector's
+                     certificate and address, or UDP), each with [fipsaudit@32473 seq="N"] so duplicates can be
+                     dropped.
 
             Keys: with a keystore (FIPSCRYPTO_KEYSTORE, see `fipsctl key --help`) the root key and the state key
             are derived from the keyring (purposes "audit" and "audit-state" of the version pinned in
@@ -74,8 +77,9 @@ enum AuditCommands {
             --expect-last N        verify: the last sequence the writer recorded (default: from DIR/audit.state)
             --json                 verify: print the report as JSON
             -n N, --lines N        tail: how many records (default 20)
-            --to URL               ship: tcp://HOST:PORT or udp://HOST:PORT
-            --tls, --ca FILE       ship: RFC 5425 TLS (needs the TLS client; not available in this build)
+            --to URL               ship: tcp://HOST:PORT, tls://HOST:PORT or udp://HOST:PORT
+            --tls                  ship: RFC 5425 TLS to a tcp:// destination (same as tls://)
+            --ca FILE              ship: the CA certificates (PEM) that sign the collector's certificate
             --timeout SECONDS      ship: give up after this long (default 30)
 
         EXIT STATUS
@@ -324,9 +328,13 @@ enum AuditCommands {
         while let f = args.optionalPositional() { files.append(URL(fileURLWithPath: f)) }
         try args.finish()
         guard !files.isEmpty else { throw CLIError.usage("ship needs FILE...") }
-        let destination = try SyslogDestination(url: to)
+        var destination = try SyslogDestination(url: to)
+        var connector: (any SyslogConnector)? = nil
         if tls || ca != nil || destination.transport == .tls {
-            throw CLIError.failed("TLS shipping needs the TLS client, which this build does not have yet; use tcp:// on a trusted network or a local relay")
+            guard let ca else { throw CLIError.usage("--tls needs --ca FILE (the collector's CA certificates, PEM)") }
+            guard destination.transport != .udp else { throw CLIError.usage("--tls works over tcp:// or tls://, not udp://") }
+            destination.transport = .tls
+            connector = try TLSSyslogConnector(destination: destination, configuration: .makeClientConfiguration(trustRoots: .file(ca)))
         }
         var records: [AuditShippedRecord] = []
         for f in files {
@@ -337,7 +345,7 @@ enum AuditCommands {
             }
         }
         let shipper = try AuditShipper(configuration: AuditShipperConfiguration(
-            destination: destination, memoryCapacity: max(1, records.count), connectTimeout: min(timeout, 5)))
+            destination: destination, memoryCapacity: max(1, records.count), connectTimeout: min(timeout, 5)), connector: connector)
         for r in records { shipper.enqueue(r) }
         let done = shipper.flush(timeout: timeout)
         shipper.stop()
