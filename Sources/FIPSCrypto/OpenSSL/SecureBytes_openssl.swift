@@ -42,18 +42,20 @@ final class SecureBytes: @unchecked Sendable {
     }
 }
 
-/// Wipes a buffer with `OPENSSL_cleanse` (for temporary secret outputs).
-func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
+/// Wipes a buffer with `OPENSSL_cleanse`, which the compiler may not elide (for temporary secret outputs). The
+/// package's one wipe: FIPSAudit, FIPSCertificates and FIPSVault use it too.
+package func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
     if let base = buffer.baseAddress, buffer.count > 0 { OPENSSL_cleanse(base, buffer.count) }
 }
 
-/// Wipes a `Data` value's bytes in place.
-func secureZero(_ data: inout Data) {
+/// Wipes a `Data` value's bytes in place (only this buffer: a copy that shares storage is wiped too, a copy already
+/// mutated elsewhere is not).
+package func secureZero(_ data: inout Data) {
     data.withUnsafeMutableBytes { secureZero($0) }
 }
 
 /// Wipes an array's bytes in place.
-func secureZero(_ bytes: inout [UInt8]) {
+package func secureZero(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { secureZero($0) }
 }
 
