@@ -58,20 +58,9 @@ public struct Keystore: Sendable {
     ///   ``FIPSError/Code/insecurePermissions``, ``FIPSError/Code/ioFailure``, or a module failure.
     public static func initialize(directory: URL, kek: KeyEncryptionKey) throws -> Keystore {
         let fm = FileManager.default
-        var existing = stat()
-        if lstat(directory.path, &existing) == 0 {
-            // lstat, not fileExists: a link is refused before chmod, which would change the mode of its target.
-            guard existing.st_mode & S_IFMT == S_IFDIR else {
-                throw FIPSError(.ioFailure, "\(directory.path) exists and is not a directory (a symbolic link is not accepted)")
-            }
-            guard existing.st_uid == geteuid() else {
-                throw FIPSError(.insecurePermissions, "\(directory.path) is owned by uid \(existing.st_uid), not by this user (uid \(geteuid()))")
-            }
-        } else {
-            guard mkdir(directory.path, 0o700) == 0 else { throw posixError("mkdir", directory.path) }
-        }
-        guard chmod(directory.path, 0o700) == 0 else { throw posixError("chmod", directory.path) }
-        try checkPermissions(directory.path, isDirectory: true)
+        // An existing directory must be yours and is set to 0700; a link is refused before chmod, which would
+        // change the mode of its target.
+        try SecureFiles.ensurePrivateDirectory(directory.path, tightenExisting: true)
         let store = Keystore(directory: directory, kek: kek)
         return try store.withLock {
             guard !fm.fileExists(atPath: store.keyringFile.path) else {
@@ -79,7 +68,7 @@ public struct Keystore: Sendable {
             }
             if case .file(let url) = kek, !fm.fileExists(atPath: url.path) {
                 let bytes = try SymmetricKey.generate(size: .bits256)
-                try bytes.withUnsafeBytes { try writeNewFile(url.path, $0) }
+                try bytes.withUnsafeBytes { try SecureFiles.createNewFile(url.path, mode: 0o600, bytes: $0) }
             }
             try store.saveLocked(try Keyring.generate())
             return store
@@ -93,8 +82,8 @@ public struct Keystore: Sendable {
     ///   ``FIPSError/Code/unsupportedFormat`` (not a keystore, or a newer format),
     ///   ``FIPSError/Code/authenticationFailure`` (wrong KEK or passphrase, or a modified file).
     public func load() throws -> Keyring {
-        try Keystore.checkPermissions(directory.path, isDirectory: true)
-        var file = try Keystore.readSecretFile(keyringFile.path)
+        try SecureFiles.checkPrivateDirectory(directory.path)
+        var file = try SecureFiles.readSecretFile(keyringFile.path)
         defer { secureZero(&file) }
         return try file.withUnsafeBytes { f in
             let header = try KeystoreFormat.parseHeader(f)
@@ -164,7 +153,7 @@ public struct Keystore: Sendable {
     /// - Throws: ``FIPSError/Code/insecurePermissions``, ``FIPSError/Code/ioFailure``,
     ///   ``FIPSError/Code/invalidEncoding`` (empty or not UTF-8).
     public static func readPassphrase(_ url: URL) throws -> String {
-        var d = try readSecretFile(url.path)
+        var d = try SecureFiles.readSecretFile(url.path)
         defer { secureZero(&d) }
         guard let s = String(data: d, encoding: .utf8) else { throw FIPSError(.invalidEncoding, "the passphrase file \(url.path) is not UTF-8") }
         let line = s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -177,7 +166,7 @@ public struct Keystore: Sendable {
 
     /// Serializes, seals and atomically replaces the keystore file. The caller holds the lock.
     func saveLocked(_ keyring: Keyring) throws {
-        try Keystore.checkPermissions(directory.path, isDirectory: true)
+        try SecureFiles.checkPrivateDirectory(directory.path)
         let (header, key) = try headerAndKeyForSaving()
         let plain = KeyringSerialization.serialize(keyring)
         let total = header.count + plain.count + AES.GCM.overhead
@@ -192,7 +181,12 @@ public struct Keystore: Sendable {
             }
         }
         try withExtendedLifetime(out) {
-            try Keystore.atomicReplace(keyringFile.path, directory: directory.path, with: out.bytes)
+            // Test-only hook: with `FIPSCRYPTO_TEST_CRASH_BEFORE_RENAME=1` in the environment the process `_exit(9)`s
+            // after the temporary file is written and fsynced but before the rename, to prove a crash leaves the old
+            // keystore intact.
+            try SecureFiles.atomicReplace(keyringFile.path, mode: 0o600, bytes: out.bytes) {
+                if ProcessInfo.processInfo.environment["FIPSCRYPTO_TEST_CRASH_BEFORE_RENAME"] == "1" { _exit(9) }
+            }
         }
     }
 
@@ -230,7 +224,7 @@ public struct Keystore: Sendable {
     }
 
     static func readKEKFile(_ url: URL) throws -> SymmetricKey {
-        var d = try readSecretFile(url.path)
+        var d = try SecureFiles.readSecretFile(url.path)
         defer { secureZero(&d) }
         guard d.count == 32 else {
             throw FIPSError(.invalidEncoding, "the KEK file \(url.path) must hold exactly 32 bytes, it holds \(d.count)")
@@ -240,108 +234,7 @@ public struct Keystore: Sendable {
 
     /// Runs `body` holding an exclusive `flock` on `DIR/keyring.lock`.
     func withLock<R>(_ body: () throws -> R) throws -> R {
-        // O_NOFOLLOW: a link planted at keyring.lock must not make us create or lock a file elsewhere.
-        let fd = open(lockFile.path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Keystore.posixError("open", lockFile.path) }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw Keystore.posixError("flock", lockFile.path) }
-        }
-        defer { _ = flock(fd, LOCK_UN) }
-        return try body()
-    }
-
-    /// Refuses a directory that is group/other-accessible or not owned by this user.
-    static func checkPermissions(_ path: String, isDirectory: Bool) throws {
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            throw FIPSError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        try check(st, path, isDirectory: isDirectory)
-    }
-
-    /// The ssh-style rule: the right type, owned by this user, no group/other permission bits.
-    static func check(_ st: stat, _ path: String, isDirectory: Bool) throws {
-        let type = st.st_mode & S_IFMT
-        if isDirectory {
-            guard type == S_IFDIR else { throw FIPSError(.ioFailure, "\(path) is not a directory") }
-        } else {
-            guard type == S_IFREG else { throw FIPSError(.insecurePermissions, "\(path) is not a regular file") }
-        }
-        guard st.st_uid == geteuid() else {
-            throw FIPSError(.insecurePermissions, "\(path) is owned by uid \(st.st_uid), not by this user (uid \(geteuid())); fix it with: chown \(geteuid()) \(path)")
-        }
-        let mode = st.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            let fix = isDirectory ? "chmod 700" : "chmod 600"
-            throw FIPSError(.insecurePermissions,
-                            "permissions \(String(mode, radix: 8)) for \(path) are too open: it holds key material and must not be accessible by group or others; fix it with: \(fix) \(path)")
-        }
-    }
-
-    /// Opens a file holding secrets without following a symbolic link, checks owner and mode on the open
-    /// descriptor (no window between check and read), and reads it.
-    static func readSecretFile(_ path: String) throws -> Data {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ELOOP { throw FIPSError(.insecurePermissions, "\(path) is a symbolic link; key files must be regular files") }
-            throw FIPSError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw posixError("fstat", path) }
-        try check(st, path, isDirectory: false)
-        guard st.st_size <= 1 << 30 else { throw FIPSError(.invalidEncoding, "\(path) is implausibly large") }
-        var data = Data(count: Int(st.st_size))
-        var off = 0
-        try data.withUnsafeMutableBytes { buf in
-            while off < buf.count {
-                let n = read(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 { if errno == EINTR { continue }; throw posixError("read", path) }
-                if n == 0 { break }
-                off += n
-            }
-        }
-        if off < data.count { data.count = off }
-        return data
-    }
-
-    /// Creates `path` (which must not exist) with mode 0600 and writes `bytes`, fsynced.
-    static func writeNewFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw posixError("open", path) }
-        var ok = false
-        defer { close(fd); if !ok { unlink(path) } }
-        guard fchmod(fd, 0o600) == 0 else { throw posixError("fchmod", path) }
-        var off = 0
-        while off < bytes.count {
-            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n < 0 { if errno == EINTR { continue }; throw posixError("write", path) }
-            off += n
-        }
-        guard fsync(fd) == 0 else { throw posixError("fsync", path) }
-        ok = true
-    }
-
-    /// temp file (0600, fsync) → rename over `path` → fsync the directory.
-    ///
-    /// Test-only hook: with `FIPSCRYPTO_TEST_CRASH_BEFORE_RENAME=1` in the environment the process `_exit(9)`s after
-    /// the temporary file is written and fsynced but before the rename, to prove a crash leaves the old keystore intact.
-    static func atomicReplace(_ path: String, directory: String, with bytes: UnsafeRawBufferPointer) throws {
-        let tmp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try writeNewFile(tmp, bytes)
-        if ProcessInfo.processInfo.environment["FIPSCRYPTO_TEST_CRASH_BEFORE_RENAME"] == "1" { _exit(9) }
-        guard rename(tmp, path) == 0 else {
-            let e = posixError("rename", path); unlink(tmp); throw e
-        }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw posixError("open", directory) }
-        defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw posixError("fsync", directory) }
-    }
-
-    static func posixError(_ op: String, _ path: String) -> FIPSError {
-        FIPSError(.ioFailure, "\(op) \(path): \(String(cString: strerror(errno)))")
+        try SecureFiles.withExclusiveLock(lockFile.path, body)
     }
 }
 
