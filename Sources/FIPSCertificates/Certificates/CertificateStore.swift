@@ -114,10 +114,10 @@ public struct CertificateStore: Sendable {
     /// - Throws: ``FIPSError`` ``FIPSError/Code/insecurePermissions`` (with the `chmod` that fixes it) or
     ///   ``FIPSError/Code/ioFailure``.
     public func prepare() throws {
-        try SecureFiles.ensureDirectory(directory)
-        for d in [previousDirectory, caDirectory] where SecureFiles.exists(d) { try SecureFiles.checkDirectory(d) }
+        try StoreFiles.ensureDirectory(directory)
+        for d in [previousDirectory, caDirectory] where StoreFiles.exists(d) { try StoreFiles.checkDirectory(d) }
         for k in [keyURL, previousDirectory.appendingPathComponent("key.pem"), caDirectory.appendingPathComponent("ca-key.pem")]
-        where SecureFiles.exists(k) { try SecureFiles.checkSecretFile(k) }
+        where StoreFiles.exists(k) { try StoreFiles.checkSecretFile(k) }
     }
 
     /// Runs `body` holding an exclusive `flock` on `DIR/.lock` (created 0600), so processes sharing the store
@@ -128,18 +128,11 @@ public struct CertificateStore: Sendable {
     ///   `body` throws.
     public func withExclusiveLock<R>(_ body: () throws -> R) throws -> R {
         try prepare()
-        let url = directory.appendingPathComponent(".lock")
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw SecureFiles.ioError("cannot open the lock file", url) }
-        defer { close(fd) }   // closing releases the lock
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw SecureFiles.ioError("cannot lock", url) }
-        }
-        return try body()
+        return try SecureFiles.withExclusiveLock(directory.appendingPathComponent(".lock").path, body)
     }
 
     /// Whether the store holds a current pair.
-    public var hasCurrent: Bool { SecureFiles.exists(certURL) && SecureFiles.exists(keyURL) }
+    public var hasCurrent: Bool { StoreFiles.exists(certURL) && StoreFiles.exists(keyURL) }
 
     /// Reads the current pair.
     /// - Returns: The pair and its metadata, or `nil` if the store is empty.
@@ -153,19 +146,19 @@ public struct CertificateStore: Sendable {
     public func loadPrevious() throws -> Entry? { try load(from: previousDirectory) }
 
     private func load(from dir: URL) throws -> Entry? {
-        try SecureFiles.checkDirectory(directory)
-        if dir != directory { guard SecureFiles.exists(dir) else { return nil }; try SecureFiles.checkDirectory(dir) }
+        try StoreFiles.checkDirectory(directory)
+        if dir != directory { guard StoreFiles.exists(dir) else { return nil }; try StoreFiles.checkDirectory(dir) }
         let cert = dir.appendingPathComponent("cert.pem"), key = dir.appendingPathComponent("key.pem")
         let state = dir.appendingPathComponent("state.json")
-        guard SecureFiles.exists(cert), SecureFiles.exists(key) else { return nil }
-        let keyPEM = try SecureFiles.readSecretString(key)
-        let chain = try Certificate.chain(fromPEM: try SecureFiles.readString(cert))
+        guard StoreFiles.exists(cert), StoreFiles.exists(key) else { return nil }
+        let keyPEM = try StoreFiles.readSecretString(key)
+        let chain = try Certificate.chain(fromPEM: try StoreFiles.readString(cert))
         let privateKey = try SigningPrivateKey(pemRepresentation: keyPEM, passphrase: keyPassphrase)
         let pair = try CertificatePair(chain: chain, key: privateKey)
         var metadata = Metadata(kind: .custom, leaf: chain[0])
-        if SecureFiles.exists(state) {
+        if StoreFiles.exists(state) {
             let d = JSONDecoder(); d.dateDecodingStrategy = .iso8601
-            do { metadata = try d.decode(Metadata.self, from: try SecureFiles.readFile(state)) } catch let e as FIPSError { throw e } catch {
+            do { metadata = try d.decode(Metadata.self, from: try StoreFiles.readFile(state)) } catch let e as FIPSError { throw e } catch {
                 throw FIPSError(.invalidEncoding, "\(state.path) is not valid certificate metadata: \(error)")
             }
         }
@@ -180,33 +173,33 @@ public struct CertificateStore: Sendable {
     public func save(_ pair: CertificatePair, metadata: Metadata) throws {
         try prepare()
         if hasCurrent {
-            try SecureFiles.ensureDirectory(previousDirectory)
+            try StoreFiles.ensureDirectory(previousDirectory)
             for (name, secret) in [("key.pem", true), ("cert.pem", false), ("state.json", false)] {
                 let from = directory.appendingPathComponent(name)
-                guard SecureFiles.exists(from) else { continue }
-                try SecureFiles.atomicWrite(try SecureFiles.readFile(from), to: previousDirectory.appendingPathComponent(name), secret: secret)
+                guard StoreFiles.exists(from) else { continue }
+                try StoreFiles.atomicWrite(try StoreFiles.readFile(from), to: previousDirectory.appendingPathComponent(name), secret: secret)
             }
         }
         try write(pair, metadata: metadata, into: directory)
     }
 
     private func write(_ pair: CertificatePair, metadata: Metadata, into dir: URL) throws {
-        try SecureFiles.atomicWrite(Data(try pair.keyPEM(passphrase: keyPassphrase).utf8), to: dir.appendingPathComponent("key.pem"), secret: true)
-        try SecureFiles.atomicWrite(Data(pair.chainPEM.utf8), to: dir.appendingPathComponent("cert.pem"), secret: false)
+        try StoreFiles.atomicWrite(Data(try pair.keyPEM(passphrase: keyPassphrase).utf8), to: dir.appendingPathComponent("key.pem"), secret: true)
+        try StoreFiles.atomicWrite(Data(pair.chainPEM.utf8), to: dir.appendingPathComponent("cert.pem"), secret: false)
         let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]; e.dateEncodingStrategy = .iso8601
-        try SecureFiles.atomicWrite(try e.encode(metadata), to: dir.appendingPathComponent("state.json"), secret: false)
+        try StoreFiles.atomicWrite(try e.encode(metadata), to: dir.appendingPathComponent("state.json"), secret: false)
     }
 
     /// Reads the local CA.
     /// - Returns: The CA certificate and key, or `nil` if the store has none.
     /// - Throws: As ``load()``.
     public func loadCertificateAuthority() throws -> CertificatePair? {
-        try SecureFiles.checkDirectory(directory)
+        try StoreFiles.checkDirectory(directory)
         let cert = caDirectory.appendingPathComponent("ca.pem"), key = caDirectory.appendingPathComponent("ca-key.pem")
-        guard SecureFiles.exists(cert), SecureFiles.exists(key) else { return nil }
-        try SecureFiles.checkDirectory(caDirectory)
-        let keyPEM = try SecureFiles.readSecretString(key)
-        return try CertificatePair(chain: [try Certificate(pemRepresentation: try SecureFiles.readString(cert))],
+        guard StoreFiles.exists(cert), StoreFiles.exists(key) else { return nil }
+        try StoreFiles.checkDirectory(caDirectory)
+        let keyPEM = try StoreFiles.readSecretString(key)
+        return try CertificatePair(chain: [try Certificate(pemRepresentation: try StoreFiles.readString(cert))],
                                    key: try SigningPrivateKey(pemRepresentation: keyPEM, passphrase: keyPassphrase))
     }
 
@@ -215,9 +208,9 @@ public struct CertificateStore: Sendable {
     /// - Throws: ``FIPSError`` ``FIPSError/Code/insecurePermissions`` or ``FIPSError/Code/ioFailure``.
     public func saveCertificateAuthority(_ ca: CertificatePair) throws {
         try prepare()
-        try SecureFiles.ensureDirectory(caDirectory)
-        try SecureFiles.atomicWrite(Data(try ca.keyPEM(passphrase: keyPassphrase).utf8), to: caDirectory.appendingPathComponent("ca-key.pem"), secret: true)
-        try SecureFiles.atomicWrite(Data(ca.leaf.pemRepresentation.utf8), to: caDirectory.appendingPathComponent("ca.pem"), secret: false)
+        try StoreFiles.ensureDirectory(caDirectory)
+        try StoreFiles.atomicWrite(Data(try ca.keyPEM(passphrase: keyPassphrase).utf8), to: caDirectory.appendingPathComponent("ca-key.pem"), secret: true)
+        try StoreFiles.atomicWrite(Data(ca.leaf.pemRepresentation.utf8), to: caDirectory.appendingPathComponent("ca.pem"), secret: false)
     }
 
     /// The path of the local CA certificate (for clients to trust: `curl --cacert`, `openssl verify -CAfile`).
@@ -228,125 +221,38 @@ public struct CertificateStore: Sendable {
     public var keyPath: URL { keyURL }
 }
 
-/// File handling for secrets: permission checks and atomic writes.
-enum SecureFiles {
-    static func exists(_ url: URL) -> Bool {
-        var st = stat()
-        return lstat(url.path, &st) == 0
-    }
+/// The store's view of ``FIPSCrypto``'s `SecureFiles` (the package's one implementation of secret files): the store
+/// refuses a directory that group or others can *write* (its certificates are public), and never a readable one.
+enum StoreFiles {
+    static func exists(_ url: URL) -> Bool { SecureFiles.exists(url.path) }
 
-    static func ioError(_ what: String, _ url: URL, _ err: Int32 = errno) -> FIPSError {
-        FIPSError(.ioFailure, "\(what) \(url.path): \(String(cString: strerror(err)))")
-    }
-
-    /// Creates a 0700 directory (and parents) or checks an existing one.
+    /// Creates a 0700 directory (and parents, 0700 but unchecked: they may be system directories such as /tmp) or
+    /// checks an existing one.
     static func ensureDirectory(_ url: URL) throws {
-        if !exists(url) {
-            try ensureDirectory(url.deletingLastPathComponent(), creatingOnly: true)
-            if mkdir(url.path, 0o700) != 0 && errno != EEXIST { throw ioError("cannot create directory", url) }
-            _ = chmod(url.path, 0o700)
-        }
-        try checkDirectory(url)
-    }
-
-    /// Parents are created 0700 too, but not checked (they may be system directories such as /tmp).
-    private static func ensureDirectory(_ url: URL, creatingOnly: Bool) throws {
-        guard !exists(url) else { return }
-        try ensureDirectory(url.deletingLastPathComponent(), creatingOnly: true)
-        if mkdir(url.path, 0o700) != 0 && errno != EEXIST { throw ioError("cannot create directory", url) }
+        try SecureFiles.ensurePrivateDirectory(url.path, createParents: true, forbidden: 0o022, notADirectory: .insecurePermissions)
     }
 
     /// A directory must be a real directory (not a symbolic link), owned by this user, not writable by others.
     static func checkDirectory(_ url: URL) throws {
-        var st = stat()
-        guard lstat(url.path, &st) == 0 else { throw ioError("cannot read", url) }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw FIPSError(.insecurePermissions, "\(url.path) is not a directory (a symbolic link or a file); use a real directory")
-        }
-        guard st.st_uid == geteuid() else {
-            throw FIPSError(.insecurePermissions, "\(url.path) is owned by uid \(st.st_uid), not by this user (uid \(geteuid())); fix: chown \(geteuid()) \(url.path)")
-        }
-        guard st.st_mode & 0o022 == 0 else {
-            throw FIPSError(.insecurePermissions, "\(url.path) is writable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); fix: chmod 700 \(url.path)")
-        }
+        try SecureFiles.checkPrivateDirectory(url.path, forbidden: 0o022, notADirectory: .insecurePermissions)
     }
 
     /// A key file must be a regular file owned by this user, with no group/other access.
-    static func checkSecretFile(_ url: URL) throws {
-        var st = stat()
-        guard lstat(url.path, &st) == 0 else { throw ioError("cannot read", url) }
-        try checkSecret(st, url)
-    }
+    static func checkSecretFile(_ url: URL) throws { try SecureFiles.checkSecretFile(url.path) }
 
-    static func checkSecret(_ st: stat, _ url: URL) throws {
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw FIPSError(.insecurePermissions, "\(url.path) is not a regular file (a symbolic link?); store the key as a plain file")
-        }
-        guard st.st_uid == geteuid() else {
-            throw FIPSError(.insecurePermissions, "\(url.path) is owned by uid \(st.st_uid), not by this user (uid \(geteuid())); fix: chown \(geteuid()) \(url.path)")
-        }
-        guard st.st_mode & 0o077 == 0 else {
-            throw FIPSError(.insecurePermissions, "the private key \(url.path) is accessible to group or others (mode \(String(st.st_mode & 0o777, radix: 8))); fix: chmod 600 \(url.path)")
-        }
-    }
-
-    /// Reads a key file: opened without following a symbolic link, owner and mode checked on the open descriptor
-    /// (no window between the check and the read).
+    /// Reads a key file (checked on the open descriptor); the bytes read are wiped.
     static func readSecretString(_ url: URL) throws -> String {
-        let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ELOOP { throw FIPSError(.insecurePermissions, "\(url.path) is a symbolic link; store the key as a plain file") }
-            throw ioError("cannot open", url)
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ioError("cannot stat", url) }
-        try checkSecret(st, url)
-        guard st.st_size <= 1 << 20 else { throw FIPSError(.invalidEncoding, "\(url.path) is too large for a PEM key") }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 { if errno == EINTR { continue }; throw ioError("cannot read", url) }
-            if n == 0 { break }
-            off += n
-        }
-        defer { bytes.withUnsafeMutableBytes { p in for i in p.indices { p[i] = 0 } } }
-        return String(decoding: bytes.prefix(off), as: UTF8.self)
+        var bytes = try SecureFiles.readSecretFile(url.path, maximumSize: 1 << 20)
+        defer { secureZero(&bytes) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func readFile(_ url: URL) throws -> Data {
-        do { return try Data(contentsOf: url) } catch { throw FIPSError(.ioFailure, "cannot read \(url.path): \(error.localizedDescription)") }
-    }
+    static func readFile(_ url: URL) throws -> Data { try SecureFiles.readFile(url.path) }
 
     static func readString(_ url: URL) throws -> String { String(decoding: try readFile(url), as: UTF8.self) }
 
-    /// Temp file (O_EXCL, mode set before writing), write, fsync, rename, fsync the directory.
+    /// Replaces a file atomically: 0600 for a secret, 0644 otherwise.
     static func atomicWrite(_ data: Data, to url: URL, secret: Bool) throws {
-        let dir = url.deletingLastPathComponent()
-        let suffix = (try? SecureRandom.bytes(count: 8).map { String(format: "%02x", $0) }.joined()) ?? String(getpid())
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(suffix)")
-        let mode: mode_t = secret ? 0o600 : 0o644
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard fd >= 0 else { throw ioError("cannot create", tmp) }
-        var ok = false
-        defer { if !ok { _ = unlink(tmp.path) } }
-        do {
-            defer { close(fd) }
-            guard fchmod(fd, mode) == 0 else { throw ioError("cannot set the mode of", tmp) }
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 { if errno == EINTR { continue }; throw ioError("cannot write", tmp) }
-                    offset += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw ioError("cannot fsync", tmp) }
-        }
-        guard rename(tmp.path, url.path) == 0 else { throw ioError("cannot rename into", url) }
-        ok = true
-        let dfd = open(dir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        try SecureFiles.atomicReplace(url.path, mode: secret ? 0o600 : 0o644, contents: data)
     }
 }

@@ -107,7 +107,9 @@ final class SSLContextHandle: @unchecked Sendable {
         let privateKey: SigningPrivateKey
         switch key {
         case .privateKey(let k): privateKey = k
-        case .file(let path): privateKey = try TLSKeyFile.load(path)
+        case .file(let path):
+            // A regular file (never a link), yours, no group/other bits, checked on the open descriptor; read bytes wiped.
+            privateKey = try SigningPrivateKey(pemRepresentation: try StoreFiles.readSecretString(URL(fileURLWithPath: path)))
         }
         // SSL_CTX_use_PrivateKey takes its own reference to the EVP_PKEY.
         try privateKey.withPKey { try check(SSL_CTX_use_PrivateKey(ctx, $0), "SSL_CTX_use_PrivateKey", code: .invalidParameter) }
