@@ -3,32 +3,15 @@ import FIPSCrypto
 
 /// File-system helpers for the audit directory: permissions, atomic writes, listing and reading (gzip too).
 enum AuditFiles {
+    /// Creates the audit directory (0700) or checks it: a real directory, yours, no group/other access
+    /// (``FIPSError/Code/insecurePermissions``); I/O failures are ``FIPSError/Code/auditStorageFailure``.
     static func ensureDirectory(_ url: URL) throws {
-        var st = stat()
-        if stat(url.path, &st) != 0 {
-            guard mkdir(url.path, 0o700) == 0 || errno == EEXIST else {
-                throw FIPSError(.auditStorageFailure, "cannot create audit directory \(url.path): \(String(cString: strerror(errno)))")
-            }
-            guard stat(url.path, &st) == 0 else { throw FIPSError(.auditStorageFailure, "cannot stat \(url.path)") }
-        }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw FIPSError(.auditStorageFailure, "\(url.path) is not a directory") }
-        guard st.st_mode & 0o077 == 0 else {
-            throw FIPSError(.insecurePermissions, "audit directory \(url.path) is accessible by group or others (mode \(String(st.st_mode & 0o777, radix: 8)), want 0700)")
-        }
+        try SecureFiles.ensurePrivateDirectory(url.path, code: .auditStorageFailure)
     }
 
-    /// Writes `data` to `url` atomically (temp file 0600, fsync, rename, fsync the directory).
+    /// Writes `data` to `url` atomically (temp file 0600 created exclusively, fsync, rename, fsync the directory).
     static func atomicWrite(_ data: Data, to url: URL) throws {
-        let tmp = url.path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FIPSError(.auditStorageFailure, "cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        let ok = data.withUnsafeBytes { writeAll(fd, $0) } && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, url.path) == 0 else {
-            unlink(tmp)
-            throw FIPSError(.auditStorageFailure, "cannot write \(url.path): \(String(cString: strerror(errno)))")
-        }
-        syncDirectory(url.deletingLastPathComponent())
+        try SecureFiles.atomicReplace(url.path, mode: 0o600, contents: data, code: .auditStorageFailure)
     }
 
     static func syncDirectory(_ url: URL) {

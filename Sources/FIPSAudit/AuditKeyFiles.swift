@@ -7,21 +7,16 @@ import FIPSCrypto
 /// record and delete it there to get forward security (the writer then continues from the sealed epoch key).
 /// `state.key` seals the current epoch key in the state file.
 public enum AuditKeyFiles {
-    /// Reads a 256-bit key file (must be 0600 or stricter and hold exactly 32 bytes).
+    /// Reads a 256-bit key file (a regular file, not a link, yours, 0600 or stricter, exactly 32 bytes).
     /// - Parameter url: The file.
     /// - Returns: The key.
-    /// - Throws: ``FIPSError/Code/insecurePermissions`` if group or others can read it; ``FIPSError/Code/invalidKeySize``
-    ///   for a wrong length; ``FIPSError/Code/auditStorageFailure`` if unreadable.
+    /// - Throws: ``FIPSError/Code/insecurePermissions`` if group or others can access it, or it is a link or
+    ///   another user's; ``FIPSError/Code/invalidKeySize`` for a wrong length; ``FIPSError/Code/auditStorageFailure``
+    ///   if unreadable.
     public static func read(_ url: URL) throws -> SymmetricKey {
-        var st = stat()
-        guard stat(url.path, &st) == 0 else { throw FIPSError(.auditStorageFailure, "cannot read key file \(url.path): \(String(cString: strerror(errno)))") }
-        guard st.st_mode & 0o077 == 0 else {
-            throw FIPSError(.insecurePermissions, "key file \(url.path) is accessible by group or others (want 0600)")
-        }
-        guard var data = FileManager.default.contents(atPath: url.path) else {
-            throw FIPSError(.auditStorageFailure, "cannot read key file \(url.path)")
-        }
-        defer { data.withUnsafeMutableBytes { wipe($0) } }
+        // O_NOFOLLOW, regular file, yours, no group/other bits: checked on the open descriptor.
+        var data = try SecureFiles.readSecretFile(url.path, code: .auditStorageFailure)
+        defer { secureZero(&data) }
         guard data.count == 32 else { throw FIPSError(.invalidKeySize, "key file \(url.path) must hold exactly 32 bytes, it holds \(data.count)") }
         return SymmetricKey(data: data)
     }
@@ -33,13 +28,7 @@ public enum AuditKeyFiles {
     public static func create(_ url: URL) throws -> SymmetricKey {
         try AuditFiles.ensureDirectory(url.deletingLastPathComponent())
         let key = try SymmetricKey.generate(size: .bits256)
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FIPSError(.auditStorageFailure, "cannot create key file \(url.path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard key.withUnsafeBytes({ AuditFiles.writeAll(fd, $0) }), fsync(fd) == 0 else {
-            unlink(url.path)
-            throw FIPSError(.auditStorageFailure, "cannot write key file \(url.path)")
-        }
+        try key.withUnsafeBytes { try SecureFiles.createNewFile(url.path, mode: 0o600, bytes: $0, code: .auditStorageFailure) }
         return key
     }
 

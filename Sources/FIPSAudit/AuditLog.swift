@@ -358,7 +358,7 @@ final class AuditWriter {
         }
         sequence = seq; lastMAC = mac; chain = h; sinceCheckpoint = count
         if sound {
-            fd = open(activeURL.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            fd = open(activeURL.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { throw FIPSError(.auditStorageFailure, "cannot open \(activeURL.path): \(String(cString: strerror(errno)))") }
             fileSize = bytes.count
             var st = stat()

@@ -91,7 +91,7 @@ public final class AuditShipper: Sendable {
         if let dir = configuration.spoolDirectory {
             try AuditFiles.ensureDirectory(dir)
             let url = dir.appendingPathComponent("spool-\(configuration.destination.transport.scheme)-\(configuration.destination.port).frames")
-            let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            let fd = open(url.path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw FIPSError(.auditStorageFailure, "cannot open spool \(url.path): \(String(cString: strerror(errno)))") }
             s.spoolFD = fd
             s.spoolSize = Int(lseek(fd, 0, SEEK_END))

@@ -34,18 +34,15 @@ struct AuditState: Codable {
         }
         var plain = try AES.GCM.open(try AES.GCM.SealedBox(combined: combined), using: stateKey,
                                      authenticating: AuditState.aad(epoch: epoch))
-        defer { plain.withUnsafeMutableBytes { wipe($0) } }
+        defer { secureZero(&plain) }
         return SymmetricKey(data: plain)
     }
 
     static func load(_ url: URL) throws -> AuditState? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        var st = stat()
-        if stat(url.path, &st) == 0, st.st_mode & 0o077 != 0 {
-            throw FIPSError(.insecurePermissions, "audit state \(url.path) is readable by group or others (want 0600)")
-        }
-        guard let data = FileManager.default.contents(atPath: url.path),
-              let s = try? JSONDecoder().decode(AuditState.self, from: data) else {
+        guard SecureFiles.exists(url.path) else { return nil }
+        // It holds the sealed epoch key: O_NOFOLLOW, regular file, yours, no group/other bits.
+        let data = try SecureFiles.readSecretFile(url.path, code: .auditStorageFailure)
+        guard let s = try? JSONDecoder().decode(AuditState.self, from: data) else {
             throw FIPSError(.auditStorageFailure, "audit state \(url.path) is unreadable")
         }
         return s
@@ -56,12 +53,4 @@ struct AuditState: Codable {
         e.outputFormatting = [.sortedKeys]
         try AuditFiles.atomicWrite(try e.encode(self), to: url)
     }
-}
-
-/// Overwrites memory that held a secret; the opaque call keeps the stores from being optimised away.
-@inline(never)
-func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
-    guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-    _ = memset(base, 0, buffer.count)
-    withExtendedLifetime(buffer) {}
 }
