@@ -136,8 +136,7 @@ enum AuditCommands {
                     try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 }
                 version = ring.primaryVersion
-                try Data("\(version)\n".utf8).write(to: versionURL, options: .atomic)
-                chmod(versionURL.path, 0o600)
+                try SecureFiles.atomicReplace(versionURL.path, mode: 0o600, contents: Data("\(version)\n".utf8))
             }
             return (try ring.deriveKey(purpose: "audit", version: version), try ring.deriveKey(purpose: "audit-state", version: version))
         }
@@ -164,21 +163,14 @@ enum AuditCommands {
     static func checkpointSigner(_ dir: URL) throws -> P384CheckpointSigner {
         let url = dir.appendingPathComponent("keys/checkpoint.pem")
         if FileManager.default.fileExists(atPath: url.path) {
-            var st = stat()
-            guard stat(url.path, &st) == 0, st.st_mode & 0o077 == 0 else {
-                throw FIPSError(.insecurePermissions, "\(url.path) is accessible by group or others (want 0600)")
-            }
-            let pem = try String(contentsOf: url, encoding: .utf8)
-            return P384CheckpointSigner(privateKey: try P384.Signing.PrivateKey(pemRepresentation: pem))
+            // O_NOFOLLOW, regular file, yours, no group/other bits: checked on the open descriptor.
+            var pem = try SecureFiles.readSecretFile(url.path, maximumSize: 1 << 20)
+            defer { secureZero(&pem) }
+            return P384CheckpointSigner(privateKey: try P384.Signing.PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self)))
         }
         let key = try P384.Signing.PrivateKey.generate()
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CLIError.failed("cannot create \(url.path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let pem = Array(key.pemRepresentation.utf8)
-        guard pem.withUnsafeBytes({ write(fd, $0.baseAddress!, $0.count) }) == pem.count, fsync(fd) == 0 else {
-            unlink(url.path)
-            throw CLIError.failed("cannot write \(url.path)")
+        do { try SecureFiles.createNewFile(url.path, mode: 0o600, contents: Array(key.pemRepresentation.utf8)) } catch let e as FIPSError {
+            throw CLIError.failed(e.reason)
         }
         return P384CheckpointSigner(privateKey: key)
     }

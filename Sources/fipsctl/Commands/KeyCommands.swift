@@ -231,23 +231,11 @@ enum KeyCommands {
     /// existing file or link at `path` is replaced (unlinked, never followed); nothing is written through a link.
     static func emit(_ data: Data, to path: String?) throws {
         guard let path else { writeStdout(data); return }
-        func failure(_ op: String) -> CLIError { CLIError.failed("cannot write \(path): \(op): \(String(cString: strerror(errno)))") }
-        if unlink(path) != 0 && errno != ENOENT { throw failure("unlink") }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("open") }
-        var ok = false
-        defer { close(fd); if !ok { unlink(path) } }
-        guard fchmod(fd, 0o600) == 0 else { throw failure("fchmod") }
-        try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
-            var off = 0
-            while off < b.count {
-                let n = write(fd, b.baseAddress! + off, b.count - off)
-                if n < 0 { if errno == EINTR { continue }; throw failure("write") }
-                off += n
-            }
+        if unlink(path) != 0 && errno != ENOENT { throw CLIError.failed("cannot write \(path): unlink: \(String(cString: strerror(errno)))") }
+        // O_CREAT|O_EXCL|O_NOFOLLOW, fchmod 0600, fsync; removed again if any step fails.
+        do { try SecureFiles.createNewFile(path, mode: 0o600, contents: data) } catch let e as FIPSError {
+            throw CLIError.failed(e.reason)
         }
-        guard fsync(fd) == 0 else { throw failure("fsync") }
-        ok = true
     }
 
     static let encrypt = Command(
