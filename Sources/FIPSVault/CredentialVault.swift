@@ -67,7 +67,8 @@ public final class CredentialVault {
         try migrate()
     }
 
-    /// Creates the directory (0700) and the file (0600) if missing; refuses a file group or others can access.
+    /// Creates the directory (0700) and the file (0600) if missing; refuses a file group or others can access, a
+    /// link, or another user's file.
     private static func prepareFile(_ path: String) throws {
         let fm = FileManager.default
         let url = URL(fileURLWithPath: path)
@@ -85,15 +86,8 @@ public final class CredentialVault {
         } else if errno != EEXIST {
             throw FIPSError(.ioFailure, "cannot create the vault database \(path): \(String(cString: strerror(errno)))")
         }
-        let attributes: [FileAttributeKey: Any]
-        do { attributes = try fm.attributesOfItem(atPath: path) } catch {
-            throw FIPSError(.ioFailure, "cannot read the vault database's attributes \(path): \(error.localizedDescription)")
-        }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
-        guard mode & 0o077 == 0 else {
-            throw FIPSError(.insecurePermissions, "the vault database \(path) has mode \(String(mode, radix: 8)); "
-                            + "it must not be accessible to group or others (chmod 600 it)")
-        }
+        // A regular file (not a link), yours, no group/other bits.
+        try SecureFiles.checkSecretFile(path)
     }
 
     /// The schema version recorded in the database (0 for a new, empty one).

@@ -1,19 +1,15 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FIPSCrypto
 
-/// Overwrites every byte of `data` with zeros in place, then empties it.
+/// Overwrites every byte of `data` with zeros in place (FIPSCrypto's `secureZero`, `OPENSSL_cleanse`, which the
+/// compiler may not elide), then empties it.
 ///
 /// The vault's plaintext secrets travel in `Data` (the public API's currency); this helper is how the vault — and
-/// callers, through ``Credential/wipe()`` — clear a buffer they hold before releasing it. It uses
-/// `explicit_bzero`, which the compiler may not elide. It clears only *this* buffer: a `Data` shares storage
-/// until first mutation, so a copy made and mutated elsewhere is not reached.
+/// callers, through ``Credential/wipe()`` — clear a buffer they hold before releasing it. It clears only *this*
+/// buffer: a `Data` shares storage until first mutation, so a copy made and mutated elsewhere is not reached.
 /// - Parameter data: The buffer to clear.
 func zeroize(_ data: inout Data) {
-    data.withUnsafeMutableBytes { b in
-        if let p = b.baseAddress, b.count > 0 { explicit_bzero(p, b.count) }
-    }
+    secureZero(&data)
     data.removeAll()
 }
 
@@ -26,7 +22,7 @@ func zeroize(_ data: inout Data?) {
 }
 
 extension CredentialVault {
-    /// Overwrites a buffer that held a secret with zeros (`explicit_bzero`, which the compiler may not elide) and
+    /// Overwrites a buffer that held a secret with zeros (`OPENSSL_cleanse`, which the compiler may not elide) and
     /// empties it — for secrets read before ``put(_:kind:secret:passphrase:username:host:labels:replacing:)`` or
     /// after ``get(_:)``.
     ///
