@@ -15,7 +15,7 @@ import Foundation
 private let privateCodes: Set<FIPSError.Code> = [.invalidEncoding, .notApproved, .wrongPassphrase]
 private let publicCodes: Set<FIPSError.Code> = [.invalidEncoding, .notApproved]
 private let boxCodes: Set<FIPSError.Code> = [.invalidParameter, .authenticationFailure]
-nonisolated(unsafe) private let boxKey = SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32))
+private let boxKey = SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32))
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {

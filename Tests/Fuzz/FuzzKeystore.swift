@@ -21,8 +21,7 @@ nonisolated(unsafe) private var directory: URL! = nil
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
     Fuzz.start()
     directory = Fuzz.makeKeystoreDirectory()
-    let dir = directory.path
-    atexit_b { try? FileManager.default.removeItem(atPath: dir) }
+    atexit { if let d = directory { try? FileManager.default.removeItem(at: d) } }
     return 0
 }
 
