@@ -7,7 +7,8 @@
 //   3  SigningPublicKey(pemRepresentation:)
 //   4  AES.GCM.SealedBox(combined:) + AES.GCM.open under a fixed key (32 × 0x5A)
 // Checks: no crash; only FIPSError with a documented code; a private key that loads is approved (P-256/384/521,
-// RSA ≥ 2048) and its public key's DER loads back as the same public key; a public key that loads round-trips through
+// RSA ≥ 2048), its public key's DER loads back as the same public key, and a signature it makes verifies under
+// that public key (the private and public halves belong together); a public key that loads round-trips through
 // its DER; a box opens only if make-seeds.py sealed it (its plaintext starts with the seed marker).
 import FIPSCrypto
 import Foundation
@@ -67,8 +68,15 @@ private func checkPrivate(_ key: SigningPrivateKey) {
     do {
         let pub = try SigningPublicKey(derRepresentation: der)
         guard pub.derRepresentation == der, pub.kind == key.kind else { Fuzz.die("the private key's public key does not round-trip") }
+        // The key is one key: what it signs verifies under the public key it names (a spliced or damaged key
+        // would sign with one key and be identified, fingerprinted and trusted as another).
+        let message = Array("fuzz".utf8)
+        let signature = try key.signature(for: message)
+        guard pub.isValidSignature(signature, for: message) else {
+            Fuzz.die("a loaded private key signs with a key other than the public key it names")
+        }
     } catch {
-        Fuzz.die("the public key DER of a loaded private key does not load: \(error)")
+        Fuzz.die("a loaded private key does not work: \(error)")
     }
 }
 
