@@ -8,6 +8,8 @@ enum Registry {
         ModuleCommands.status,
         ModuleCommands.selftest,
         KeyCommands.key, KeyCommands.encrypt, KeyCommands.decrypt, KeyCommands.rewrap,
+        CertCommands.cert,
+        VaultCommands.vault,
     ]
 }
 let commands = Registry.commands

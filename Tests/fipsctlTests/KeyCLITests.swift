@@ -27,6 +27,30 @@ final class KeyCLITests: XCTestCase {
     }
     func ks(_ args: [String]) -> [String] { args + ["--keystore", dir.path] }
 
+    /// `decrypt --out` writes the plaintext into a file that is 0600 from creation (whatever the umask), replaces an
+    /// existing file, and never writes through a symbolic link at the path.
+    func testDecryptOutFileIsPrivateAndNeverFollowsALink() throws {
+        try ctl(["key", "init", "--keystore", dir.path])
+        let plain = Data("the plaintext".utf8)
+        let env = try ctl(ks(["encrypt", "--context", "c"]), input: plain).stdout
+        let out = root.appendingPathComponent("plain.out")
+        try Data("old".utf8).write(to: out)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: out.path)
+        try ctl(ks(["decrypt", "--context", "c", "--out", out.path]), input: env)
+        XCTAssertEqual(try Data(contentsOf: out), plain)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: out.path)[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        // A link at the output path is replaced by a new file; its target is untouched.
+        let target = root.appendingPathComponent("target")
+        try Data("target".utf8).write(to: target)
+        let link = root.appendingPathComponent("link.out")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: target.path)
+        try ctl(ks(["decrypt", "--context", "c", "--out", link.path]), input: env)
+        XCTAssertEqual(try Data(contentsOf: target), Data("target".utf8))
+        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: link.path))
+        XCTAssertEqual(try Data(contentsOf: link), plain)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: link.path)[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+    }
+
     func testHelpIsAManPage() throws {
         for c in ["key", "encrypt", "decrypt", "rewrap"] {
             let r = try ctl([c, "--help"])

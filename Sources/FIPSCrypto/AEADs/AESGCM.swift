@@ -81,10 +81,10 @@ public enum AES {
         ///   ``FIPSError/Code/usageLimitExceeded`` after 2^32 seals with one key, or a module/OpenSSL failure.
         public static func seal<M: DataProtocol, A: DataProtocol>(_ message: M, using key: SymmetricKey,
                                                                  authenticating authenticatedData: A) throws -> SealedBox {
-            let core = try ModuleRuntime.operational()
+            try requireOperational()
             return try withContiguous(message) { m in
                 try withContiguous(authenticatedData) { a in
-                    try GCMEngine.seal(core: core, key: key.storage, message: m, aad: a)
+                    try GCMEngine.seal(core: try ModuleRuntime.operational(), key: key.storage, message: m, aad: a)
                 }
             }
         }
@@ -104,14 +104,14 @@ public enum AES {
         ///   - message: The plaintext.
         ///   - key: A 256-bit key.
         ///   - authenticatedData: The AAD.
-        ///   - output: At least `message.count + 28` bytes.
+        ///   - output: At least `message.count + 28` bytes, not overlapping `message` (in-place sealing is refused).
         /// - Returns: The number of bytes written (`message.count + 28`).
         /// - Throws: ``FIPSError/Code/invalidParameter`` if `output` is too small; otherwise as ``seal(_:using:authenticating:)``.
         public static func seal(_ message: UnsafeRawBufferPointer, using key: SymmetricKey,
                                 authenticating authenticatedData: UnsafeRawBufferPointer,
                                 into output: UnsafeMutableRawBufferPointer) throws -> Int {
-            let core = try ModuleRuntime.operational()
-            return try GCMEngine.seal(core: core, key: key.storage, message: message, aad: authenticatedData, into: output)
+            try requireOperational()
+            return try GCMEngine.seal(core: try ModuleRuntime.operational(), key: key.storage, message: message, aad: authenticatedData, into: output)
         }
 
         /// Decrypts and verifies a sealed box.
@@ -124,10 +124,10 @@ public enum AES {
         ///   is ever returned), ``FIPSError/Code/invalidKeySize``, or a module failure.
         public static func open<A: DataProtocol>(_ sealedBox: SealedBox, using key: SymmetricKey,
                                                  authenticating authenticatedData: A) throws -> Data {
-            let core = try ModuleRuntime.operational()
+            try requireOperational()
             return try withContiguous(authenticatedData) { a in
                 try sealedBox.combined.withUnsafeBytes { c in
-                    try GCMEngine.open(core: core, key: key.storage, combined: c, aad: a)
+                    try GCMEngine.open(core: try ModuleRuntime.operational(), key: key.storage, combined: c, aad: a)
                 }
             }
         }
@@ -153,18 +153,44 @@ public enum AES {
         public static func open(_ combined: UnsafeRawBufferPointer, using key: SymmetricKey,
                                 authenticating authenticatedData: UnsafeRawBufferPointer,
                                 into output: UnsafeMutableRawBufferPointer) throws -> Int {
-            let core = try ModuleRuntime.operational()
-            return try GCMEngine.open(core: core, key: key.storage, combined: combined, aad: authenticatedData, into: output)
+            try requireOperational()
+            return try GCMEngine.open(core: try ModuleRuntime.operational(), key: key.storage, combined: combined, aad: authenticatedData, into: output)
         }
     }
 }
 
+extension AES.GCM {
+    /// Throws unless the module can serve, loading it on first use — one atomic load once it is operational,
+    /// without taking a reference to the module core (the engine fetches the core only to key a new context).
+    @inline(__always)
+    static func requireOperational() throws {
+        if !ModuleRuntime.isOperational { _ = try ModuleRuntime.operational() }
+    }
+}
+
 /// Runs `body` over a contiguous view of `bytes`, flattening a non-contiguous collection once.
+///
+/// `Data`, `[UInt8]` and `EmptyCollection` (the no-AAD overloads) take a concrete path first: the public generic
+/// entry points are not specialized for the caller's types, and there `withContiguousStorageIfAvailable`
+/// is a witness-table call that instantiates generic metadata at run time (~0.5 µs per call, measured).
 @inline(__always)
 func withContiguous<D: DataProtocol, R>(_ bytes: D, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    if D.self == Data.self { return try unsafeBitCast(bytes, to: Data.self).withUnsafeBytes(body) }
+    if D.self == [UInt8].self { return try unsafeBitCast(bytes, to: [UInt8].self).withUnsafeBytes(body) }
+    if D.self == EmptyCollection<UInt8>.self { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    return try withContiguousGeneric(bytes, body)
+}
+
+/// The generic path of ``withContiguous(_:_:)``, kept out of line so its metadata lookups are not hoisted into
+/// the concrete fast paths.
+@inline(never)
+func withContiguousGeneric<D: DataProtocol, R>(_ bytes: D, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
     if let r = try bytes.withContiguousStorageIfAvailable({ try body(UnsafeRawBufferPointer($0)) }) { return r }
     if bytes.regions.count == 1, let region = bytes.regions.first {
         return try region.withUnsafeBytes { try body($0) }
     }
-    return try Array(bytes).withUnsafeBytes { try body($0) }
+    // Several regions: flatten once, and wipe the copy afterwards (it may hold plaintext or key material).
+    var flat = Array(bytes)
+    defer { secureZero(&flat) }
+    return try flat.withUnsafeBytes { try body($0) }
 }

@@ -432,8 +432,10 @@ public final class Keyring: Sendable {
             version = header.keyVersion
             let k = try decryptionKey(version: header.keyVersion, context: context)
             let tagOffset = EnvelopeFormat.Header.contextTagOffset
-            guard constantTimeEquals(UnsafeRawBufferPointer(rebasing: e[tagOffset..<(tagOffset + EnvelopeFormat.contextTagCount)]),
-                                     k.contextTag.withUnsafeBytes { UnsafeRawBufferPointer($0) }) else {
+            let contextMatches = k.contextTag.withUnsafeBytes { t in
+                constantTimeEquals(UnsafeRawBufferPointer(rebasing: e[tagOffset..<(tagOffset + EnvelopeFormat.contextTagCount)]), t)
+            }
+            guard contextMatches else {
                 throw FIPSError(.contextMismatch, "context mismatch: the envelope was sealed under another context label")
             }
             let co = EnvelopeFormat.Header.commitmentOffset

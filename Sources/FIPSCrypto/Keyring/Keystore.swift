@@ -58,9 +58,15 @@ public struct Keystore: Sendable {
     ///   ``FIPSError/Code/insecurePermissions``, ``FIPSError/Code/ioFailure``, or a module failure.
     public static func initialize(directory: URL, kek: KeyEncryptionKey) throws -> Keystore {
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: directory.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw FIPSError(.ioFailure, "\(directory.path) exists and is not a directory") }
+        var existing = stat()
+        if lstat(directory.path, &existing) == 0 {
+            // lstat, not fileExists: a link is refused before chmod, which would change the mode of its target.
+            guard existing.st_mode & S_IFMT == S_IFDIR else {
+                throw FIPSError(.ioFailure, "\(directory.path) exists and is not a directory (a symbolic link is not accepted)")
+            }
+            guard existing.st_uid == geteuid() else {
+                throw FIPSError(.insecurePermissions, "\(directory.path) is owned by uid \(existing.st_uid), not by this user (uid \(geteuid()))")
+            }
         } else {
             guard mkdir(directory.path, 0o700) == 0 else { throw posixError("mkdir", directory.path) }
         }
@@ -105,7 +111,8 @@ public struct Keystore: Sendable {
                 throw FIPSError(.authenticationFailure,
                                 "the keystore \(keyringFile.path) does not open with this key-encryption key: wrong KEK or passphrase, or the file was modified")
             }
-            return try KeyringSerialization.deserialize(plain.bytes)
+            // `plain.bytes` is a raw view: keep the buffer alive (and unwiped) until deserialize has copied the keys.
+            return try withExtendedLifetime(plain) { try KeyringSerialization.deserialize(plain.bytes) }
         }
     }
 
@@ -174,13 +181,19 @@ public struct Keystore: Sendable {
         let (header, key) = try headerAndKeyForSaving()
         let plain = KeyringSerialization.serialize(keyring)
         let total = header.count + plain.count + AES.GCM.overhead
-        let out = try SecureBytes(count: total) { out in
-            UnsafeMutableRawBufferPointer(rebasing: out[0..<header.count]).copyBytes(from: header)
-            let aad = UnsafeRawBufferPointer(rebasing: out[0..<header.count])
-            _ = try AES.GCM.seal(plain.bytes, using: key, authenticating: aad,
-                                 into: UnsafeMutableRawBufferPointer(rebasing: out[header.count...]))
+        // `SecureBytes.bytes` is a raw view: each buffer is kept alive explicitly while a view of it is in use
+        // (Swift may release a local after its last use, which would wipe and free it under the callee).
+        let out = try withExtendedLifetime(plain) {
+            try SecureBytes(count: total) { out in
+                UnsafeMutableRawBufferPointer(rebasing: out[0..<header.count]).copyBytes(from: header)
+                let aad = UnsafeRawBufferPointer(rebasing: out[0..<header.count])
+                _ = try AES.GCM.seal(plain.bytes, using: key, authenticating: aad,
+                                     into: UnsafeMutableRawBufferPointer(rebasing: out[header.count...]))
+            }
         }
-        try Keystore.atomicReplace(keyringFile.path, directory: directory.path, with: out.bytes)
+        try withExtendedLifetime(out) {
+            try Keystore.atomicReplace(keyringFile.path, directory: directory.path, with: out.bytes)
+        }
     }
 
     private func headerAndKeyForSaving() throws -> ([UInt8], SymmetricKey) {
@@ -227,7 +240,8 @@ public struct Keystore: Sendable {
 
     /// Runs `body` holding an exclusive `flock` on `DIR/keyring.lock`.
     func withLock<R>(_ body: () throws -> R) throws -> R {
-        let fd = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // O_NOFOLLOW: a link planted at keyring.lock must not make us create or lock a file elsewhere.
+        let fd = open(lockFile.path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Keystore.posixError("open", lockFile.path) }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
@@ -351,6 +365,8 @@ final class KEKCache: Sendable {
 enum KeystoreFormat {
     static let magic: [UInt8] = [0x46, 0x43, 0x4B, 0x73]
     static let version: UInt8 = 1
+    /// The largest PBKDF2 iteration count a keystore header may name.
+    static let maximumIterations = 10_000_000
 
     struct Header {
         let count: Int
@@ -385,6 +401,11 @@ enum KeystoreFormat {
                 throw FIPSError(.invalidEncoding, "the keystore header's salt is malformed")
             }
             guard iterations >= 10_000 else { throw FIPSError(.invalidEncoding, "the keystore header's PBKDF2 iteration count \(iterations) is too low") }
+            // The header is authenticated only after PBKDF2 has run: bound the work a modified header can demand
+            // (2^32 - 1 rounds would be hours of CPU). 16x today's 600,000 leaves room to raise the default.
+            guard iterations <= maximumIterations else {
+                throw FIPSError(.invalidEncoding, "the keystore header's PBKDF2 iteration count \(iterations) exceeds \(maximumIterations)")
+            }
             return Header(count: 11 + saltCount, kdf: (iterations, Array(f[11..<(11 + saltCount)])))
         default:
             throw FIPSError(.unsupportedFormat, "keystore KEK kind \(f[5]) is not supported")

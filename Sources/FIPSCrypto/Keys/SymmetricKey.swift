@@ -41,6 +41,11 @@ public struct SymmetricKey: Sendable, Equatable, CustomStringConvertible, Custom
     /// - Throws: ``FIPSError`` if the module is not operational or the DRBG fails.
     public static func generate(size: SymmetricKeySize) throws -> SymmetricKey {
         let core = try ModuleRuntime.operational()
+        // SymmetricKeySize(bitCount:) accepts any positive multiple of 8: bound the allocation (as SecureRandom does)
+        // so an absurd size is an error, not a trap in the allocator.
+        guard size.bitCount <= 8 << 20 else {
+            throw FIPSError(.invalidKeySize, "a symmetric key of \(size.bitCount) bits is larger than the 1 MiB this library generates")
+        }
         let bytes = try SecureBytes(count: size.bitCount / 8) { try DRBG.fill($0, core: core) }
         return SymmetricKey(storage: KeyStorage(bytes))
     }

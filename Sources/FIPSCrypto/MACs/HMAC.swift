@@ -16,9 +16,14 @@ public struct HashedAuthenticationCode<H: HashFunction>: Sendable, Hashable, Con
     }
     /// Hashes the bytes.
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
-    /// Lowercase hex (a MAC is not secret once published, but treat it as sensitive in logs).
-    public var description: String { "HMAC<\(H.self)>: " + bytes.map { String(format: "%02x", $0) }.joined() }
+    /// Redacted: `HMAC<SHA256>(32 bytes, redacted)`. The value can be secret: ``HKDF/extract(inputKeyMaterial:salt:)``
+    /// returns the pseudorandom key in this type, and a MAC may itself be a bearer token. Read the bytes explicitly.
+    public var description: String { "HMAC<\(H.self)>(\(bytes.count) bytes, redacted)" }
+    /// No children, so `dump` and debuggers do not print the bytes either.
+    public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
+
+extension HashedAuthenticationCode: CustomReflectable {}
 
 /// HMAC (FIPS 198-1) over SHA-256, SHA-384 or SHA-512, served by the module's fetched `EVP_MAC`.
 ///

@@ -49,6 +49,10 @@ final class GCMContextCache: Sendable {
 }
 
 /// AES-256-GCM over EVP: the one place this library encrypts and decrypts.
+///
+/// `core` is an autoclosure: the module core is needed only to key a new context (a cache miss), so the hot path
+/// neither loads nor retains it — a retain/release pair on the shared core per call cost ~10 ns and a cache line
+/// that every thread writes. Callers check that the module is operational before calling.
 enum GCMEngine {
     static let nonceCount = 12
     static let tagCount = 16
@@ -97,12 +101,12 @@ enum GCMEngine {
     }
 
     /// Seals into a new `Data`: nonce ‖ ciphertext ‖ tag.
-    static func seal(core: ModuleCore, key: KeyStorage, message: UnsafeRawBufferPointer,
+    static func seal(core: @autoclosure () throws -> ModuleCore, key: KeyStorage, message: UnsafeRawBufferPointer,
                      aad: UnsafeRawBufferPointer) throws -> AES.GCM.SealedBox {
         let total = message.count + nonceCount + tagCount
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
         do {
-            _ = try seal(core: core, key: key, message: message, aad: aad,
+            _ = try seal(core: try core(), key: key, message: message, aad: aad,
                          into: UnsafeMutableRawBufferPointer(start: raw, count: total))
         } catch {
             raw.deallocate(); throw error
@@ -111,7 +115,7 @@ enum GCMEngine {
     }
 
     /// Seals into caller memory; returns the bytes written.
-    static func seal(core: ModuleCore, key: KeyStorage, message: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+    static func seal(core: @autoclosure () throws -> ModuleCore, key: KeyStorage, message: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                      into output: UnsafeMutableRawBufferPointer) throws -> Int {
         try checkKey(key)
         guard message.count <= maxMessage else { throw FIPSError(.invalidParameter, "AES-GCM message exceeds 2^36 − 32 bytes") }
@@ -119,9 +123,14 @@ enum GCMEngine {
         guard output.count >= total else {
             throw FIPSError(.invalidParameter, "output buffer holds \(output.count) bytes; sealing needs \(total)")
         }
+        // The IV is written before the message is read: overlapping buffers would encrypt corrupted plaintext.
+        if message.count > 0, let m = message.baseAddress, let o = output.baseAddress,
+           UnsafeRawPointer(o) < m + message.count, m < UnsafeRawPointer(o) + total {
+            throw FIPSError(.invalidParameter, "the output buffer overlaps the message; seal(into:) does not work in place")
+        }
         try countInvocation(key)
         let ctx: OpaquePointer
-        if let cached = key.gcmContexts.take(encrypt: true) { ctx = cached } else { ctx = try makeEncryptContext(core: core, key: key) }
+        if let cached = key.gcmContexts.take(encrypt: true) { ctx = cached } else { ctx = try makeEncryptContext(core: core(), key: key) }
         let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
         do {
             if EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_IV_GEN, Int32(nonceCount), out) != 1 {
@@ -169,7 +178,7 @@ enum GCMEngine {
     }
 
     /// Opens into a new `Data`.
-    static func open(core: ModuleCore, key: KeyStorage, combined: UnsafeRawBufferPointer,
+    static func open(core: @autoclosure () throws -> ModuleCore, key: KeyStorage, combined: UnsafeRawBufferPointer,
                      aad: UnsafeRawBufferPointer) throws -> Data {
         guard combined.count >= nonceCount + tagCount else {
             throw FIPSError(.invalidParameter, "an AES-GCM sealed box is at least 28 bytes, got \(combined.count)")
@@ -177,15 +186,19 @@ enum GCMEngine {
         let n = combined.count - nonceCount - tagCount
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 16)
         do {
-            _ = try open(core: core, key: key, combined: combined, aad: aad, into: UnsafeMutableRawBufferPointer(start: raw, count: n))
+            _ = try open(core: try core(), key: key, combined: combined, aad: aad, into: UnsafeMutableRawBufferPointer(start: raw, count: n))
         } catch {
             raw.deallocate(); throw error
         }
-        return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, _ in p.deallocate() })
+        // Plaintext: wiped when the last copy of the Data goes away.
+        return Data(bytesNoCopy: raw, count: n, deallocator: .custom { p, count in
+            if count > 0 { OPENSSL_cleanse(p, count) }
+            p.deallocate()
+        })
     }
 
     /// Opens into caller memory; returns the plaintext length. The output is wiped on failure.
-    static func open(core: ModuleCore, key: KeyStorage, combined: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+    static func open(core: @autoclosure () throws -> ModuleCore, key: KeyStorage, combined: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                      into output: UnsafeMutableRawBufferPointer) throws -> Int {
         try checkKey(key)
         guard combined.count >= nonceCount + tagCount else {
@@ -195,7 +208,7 @@ enum GCMEngine {
         guard output.count >= n else { throw FIPSError(.invalidParameter, "output buffer holds \(output.count) bytes; opening needs \(n)") }
         let base = combined.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let ctx: OpaquePointer
-        if let cached = key.gcmContexts.take(encrypt: false) { ctx = cached } else { ctx = try makeDecryptContext(core: core, key: key) }
+        if let cached = key.gcmContexts.take(encrypt: false) { ctx = cached } else { ctx = try makeDecryptContext(core: core(), key: key) }
         let ok: Bool
         do {
             try check(EVP_DecryptInit_ex2(ctx, nil, nil, base, nil), "EVP_DecryptInit_ex2(IV)")
@@ -230,8 +243,12 @@ enum GCMEngine {
         }
         try check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(tagCount), UnsafeMutableRawPointer(mutating: tag)),
                   "EVP_CTRL_GCM_SET_TAG")
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let final = EVP_DecryptFinal_ex(ctx, plaintext.map { $0 + written } ?? scratch.withUnsafeMutableBufferPointer { $0.baseAddress! }, &outl)
+        // GCM's final writes no bytes, but EVP wants a valid pointer: for an empty plaintext, a stack scratch block
+        // (a heap array here cost one allocation per open).
+        var scratch: (UInt64, UInt64) = (0, 0)
+        let final = withUnsafeMutableBytes(of: &scratch) { s in
+            EVP_DecryptFinal_ex(ctx, plaintext.map { $0 + written } ?? s.baseAddress!.assumingMemoryBound(to: UInt8.self), &outl)
+        }
         if final != 1 { clearOpenSSLErrors() }
         return final == 1
     }

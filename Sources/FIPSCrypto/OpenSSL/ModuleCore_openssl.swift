@@ -35,6 +35,13 @@ final class ModuleCore: @unchecked Sendable {
 
     struct Fetched {
         var aes256GCM, sha256, sha384, sha512, hmac, hkdf, pbkdf2: OpaquePointer
+
+        /// Frees every fetched algorithm (only when the open fails: an operational core keeps them for life).
+        func free() {
+            EVP_CIPHER_free(aes256GCM)
+            EVP_MD_free(sha256); EVP_MD_free(sha384); EVP_MD_free(sha512)
+            EVP_MAC_free(hmac); EVP_KDF_free(hkdf); EVP_KDF_free(pbkdf2)
+        }
     }
 
     // MARK: - Opening
@@ -73,6 +80,7 @@ final class ModuleCore: @unchecked Sendable {
                             openSSLErrors: drainOpenSSLErrors())
         }
         let fetched = try fetchAll(ctx, expecting: providerName)
+        defer { if !keepContext { fetched.free() } } // runs before the context is freed
         var info2 = info
         info2.hasApprovedIndicator = cipherHasParameter(fetched.aes256GCM, "fips-indicator")
         info2.reportsGeneratedIV = cipherHasParameter(fetched.aes256GCM, "iv-generated")
@@ -112,7 +120,16 @@ final class ModuleCore: @unchecked Sendable {
                     let f = dir.appendingPathComponent(".fips/openssl-fips.cnf").path
                     if !searched.contains(f) {
                         searched.append(f)
-                        if FileManager.default.fileExists(atPath: f) { candidates.append(f); break }
+                        if FileManager.default.fileExists(atPath: f) {
+                            // The configuration names the provider module to load: a file another user could
+                            // have written (e.g. /tmp/.fips/ for a service whose working directory is below /tmp)
+                            // would run their code inside this process. Such a file is skipped, and reported.
+                            if let why = untrustedSearchedConfiguration(f) {
+                                searched[searched.count - 1] = "\(f) (ignored: \(why))"
+                            } else {
+                                candidates.append(f); break
+                            }
+                        }
                     }
                     let parent = dir.deletingLastPathComponent()
                     if parent.path == dir.path { break }
@@ -158,6 +175,19 @@ final class ModuleCore: @unchecked Sendable {
                         "no FIPS provider found. Searched: \(searched.joined(separator: ", ")). "
                         + "On Debian 12 run scripts/install-fips-provider; on RHEL 9 / Ubuntu Pro install the distribution's FIPS provider; "
                         + "or set FIPSCRYPTO_OPENSSL_CONF. Development mode (FIPSCRYPTO_MODE=development) runs without one but is NOT FIPS.")
+    }
+
+    /// Why a `.fips/openssl-fips.cnf` found by searching must not be trusted, or `nil`: the file and its `.fips`
+    /// directory must be owned by this user or root and not writable by group or others. (An explicit
+    /// `configFile` / `FIPSCRYPTO_OPENSSL_CONF` is the operator's choice and is not second-guessed.)
+    private static func untrustedSearchedConfiguration(_ file: String) -> String? {
+        for path in [file, (file as NSString).deletingLastPathComponent] {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return "cannot stat \(path)" }
+            if st.st_uid != geteuid() && st.st_uid != 0 { return "\(path) is owned by uid \(st.st_uid)" }
+            if st.st_mode & 0o022 != 0 { return "\(path) is writable by group or others" }
+        }
+        return nil
     }
 
     private static func loadConfigFile(_ file: String, into ctx: OpaquePointer) throws {
@@ -254,6 +284,10 @@ final class ModuleCore: @unchecked Sendable {
     // MARK: - Fetch once
 
     private static func fetchAll(_ ctx: OpaquePointer, expecting provider: String) throws -> Fetched {
+        // Everything fetched so far is freed if a later fetch or provider check throws.
+        var fetched: [(pointer: OpaquePointer, free: (OpaquePointer) -> Void)] = []
+        var complete = false
+        defer { if !complete { for f in fetched.reversed() { f.free(f.pointer) } } }
         func verify(_ kind: String, _ name: String, _ got: OpaquePointer?) throws {
             let actual = got.flatMap { OSSL_PROVIDER_get0_name($0) }.map { String(cString: $0) } ?? "none"
             if actual != provider {
@@ -262,17 +296,21 @@ final class ModuleCore: @unchecked Sendable {
         }
         func cipher(_ name: String) throws -> OpaquePointer {
             guard let c = EVP_CIPHER_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching cipher \(name)") }
+            fetched.append((c, { EVP_CIPHER_free($0) }))
             try verify("cipher", name, EVP_CIPHER_get0_provider(c)); return c
         }
         func md(_ name: String) throws -> OpaquePointer {
             guard let m = EVP_MD_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching digest \(name)") }
+            fetched.append((m, { EVP_MD_free($0) }))
             try verify("digest", name, EVP_MD_get0_provider(m)); return m
         }
         func kdf(_ name: String) throws -> OpaquePointer {
             guard let k = EVP_KDF_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching KDF \(name)") }
+            fetched.append((k, { EVP_KDF_free($0) }))
             try verify("KDF", name, EVP_KDF_get0_provider(k)); return k
         }
         guard let mac = EVP_MAC_fetch(ctx, "HMAC", nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching MAC HMAC") }
+        fetched.append((mac, { EVP_MAC_free($0) }))
         try verify("MAC", "HMAC", EVP_MAC_get0_provider(mac))
         for name in ["ECDSA", "RSA"] {
             guard let s = EVP_SIGNATURE_fetch(ctx, name, nil) else { throw FIPSError.openSSL(.providerUnavailable, "fetching signature \(name)") }
@@ -284,8 +322,10 @@ final class ModuleCore: @unchecked Sendable {
             defer { EVP_KEYMGMT_free(k) }
             try verify("key management", name, EVP_KEYMGMT_get0_provider(k))
         }
-        return Fetched(aes256GCM: try cipher("AES-256-GCM"), sha256: try md("SHA2-256"), sha384: try md("SHA2-384"),
-                       sha512: try md("SHA2-512"), hmac: mac, hkdf: try kdf("HKDF"), pbkdf2: try kdf("PBKDF2"))
+        let result = Fetched(aes256GCM: try cipher("AES-256-GCM"), sha256: try md("SHA2-256"), sha384: try md("SHA2-384"),
+                             sha512: try md("SHA2-512"), hmac: mac, hkdf: try kdf("HKDF"), pbkdf2: try kdf("PBKDF2"))
+        complete = true
+        return result
     }
 
     /// Whether an algorithm can be fetched at all in the module's context (used by tests and `fipsctl status`

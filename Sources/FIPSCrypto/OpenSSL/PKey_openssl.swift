@@ -136,9 +136,13 @@ enum PKeyEngine {
                                selection: Int32, passphrase: UnsafeRawBufferPointer?, failure: FIPSError.Code,
                                what: String) throws -> PKey {
         guard let base = input.baseAddress, input.count > 0 else { throw FIPSError(.invalidEncoding, "\(what): the input is empty") }
-        var pkey: OpaquePointer? = nil
-        // The decoder keeps the input-type and structure pointers: static strings only.
-        let dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, pem ? ParamKey.pemInput : ParamKey.derInput,
+        // The decoder keeps the input-type and structure pointers (static strings only) and the `EVP_PKEY **`
+        // it writes the result to in OSSL_DECODER_from_data, a later call: `&local` would only be valid during
+        // OSSL_DECODER_CTX_new_for_pkey, so the slot is allocated and outlives the context.
+        let slot = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 1)
+        slot.initialize(to: nil)
+        defer { slot.deallocate() }
+        let dctx = OSSL_DECODER_CTX_new_for_pkey(slot, pem ? ParamKey.pemInput : ParamKey.derInput,
                                                  spki ? ParamKey.subjectPublicKeyInfo : nil, nil, selection, core.context, nil)
         guard let dctx else { throw FIPSError.openSSL("OSSL_DECODER_CTX_new_for_pkey") }
         defer { OSSL_DECODER_CTX_free(dctx) }
@@ -149,6 +153,7 @@ enum PKeyEngine {
         var data: UnsafePointer<UInt8>? = base.assumingMemoryBound(to: UInt8.self)
         var remaining = input.count
         let rc = OSSL_DECODER_from_data(dctx, &data, &remaining)
+        let pkey = slot.pointee
         guard rc == 1, let p = pkey else {
             if let p = pkey { EVP_PKEY_free(p) }
             let errors = drainOpenSSLErrors()
@@ -161,6 +166,7 @@ enum PKeyEngine {
         }
         let key = PKey(taking: p)
         if !pem && remaining != 0 {
+            clearOpenSSLErrors() // the non-matching decoder attempts must not leak into the next call's error
             throw FIPSError(.invalidEncoding, "\(what) failed: \(remaining) bytes of trailing data after the DER structure")
         }
         clearOpenSSLErrors() // decoders leave the attempts that did not match on the queue
@@ -231,17 +237,21 @@ enum PKeyEngine {
     /// `iterations` rounds) and AES-256-CBC (random IV), all in the module's library context.
     static func encryptedPrivateKeyInfoDER(core: ModuleCore, _ key: PKey, passphrase: UnsafeRawBufferPointer,
                                            iterations: Int) throws -> Data {
+        // OpenSSL takes the iteration count and passphrase length as `int`: refuse, do not trap, beyond it.
+        guard let iter = Int32(exactly: iterations), let passLength = Int32(exactly: passphrase.count) else {
+            throw FIPSError(.notApproved, "PBKDF2 refused by policy: \(iterations) iterations or a \(passphrase.count)-byte passphrase exceeds OpenSSL's int range")
+        }
         clearOpenSSLErrors()
         guard let cipher = EVP_CIPHER_fetch(core.context, "AES-256-CBC", nil) else { throw FIPSError.openSSL("EVP_CIPHER_fetch(AES-256-CBC)") }
         defer { EVP_CIPHER_free(cipher) }
         guard let p8 = EVP_PKEY2PKCS8(key.pointer) else { throw FIPSError.openSSL("EVP_PKEY2PKCS8") }
         defer { PKCS8_PRIV_KEY_INFO_free(p8) }
         // salt NULL + length 16: the library draws a 128-bit salt (and the IV) from the context's DRBG.
-        guard let pbe = PKCS5_pbe2_set_iv_ex(cipher, Int32(iterations), nil, 16, nil, NID_hmacWithSHA256, core.context) else {
+        guard let pbe = PKCS5_pbe2_set_iv_ex(cipher, iter, nil, 16, nil, NID_hmacWithSHA256, core.context) else {
             throw FIPSError.openSSL("PKCS5_pbe2_set_iv_ex")
         }
         let pass = passphrase.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-        guard let sig = PKCS8_set0_pbe_ex(pass, Int32(passphrase.count), p8, pbe, core.context, nil) else {
+        guard let sig = PKCS8_set0_pbe_ex(pass, passLength, p8, pbe, core.context, nil) else {
             X509_ALGOR_free(pbe) // not taken over on failure
             throw FIPSError.openSSL("PKCS8_set0_pbe_ex")
         }

@@ -76,7 +76,12 @@ enum SignaturePolicy {
 
 /// PEM armour for DER produced by this library (64-column base64, LF line ends).
 func pemEncode(_ der: some ContiguousBytes, label: String) -> String {
-    let b64 = der.withUnsafeBytes { Data($0).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed]) }
+    // Encoded in place: `Data($0)` made an unwiped heap copy of the DER, which for `PRIVATE KEY` is the key itself.
+    let b64 = der.withUnsafeBytes { raw -> String in
+        guard let base = raw.baseAddress, raw.count > 0 else { return "" }
+        return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none)
+            .base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+    }
     return "-----BEGIN \(label)-----\n\(b64)\n-----END \(label)-----\n"
 }
 
@@ -85,5 +90,7 @@ func withPassphraseBytes<R>(_ passphrase: String?, _ body: (UnsafeRawBufferPoint
     guard let passphrase else { return try body(nil) }
     let utf8 = passphrase.utf8
     let bytes = SecureBytes(count: utf8.count) { $0.copyBytes(from: utf8) }
-    return try body(bytes.bytes)
+    // Keep the buffer alive for the whole call: `bytes.bytes` is a raw view, and Swift may otherwise release (wipe
+    // and free) `bytes` right after its last use, before `body` reads the passphrase.
+    return try withExtendedLifetime(bytes) { try body(bytes.bytes) }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import FIPSCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `fipsctl key ...`, `fipsctl encrypt`, `fipsctl decrypt`, `fipsctl rewrap`: the keyring at rest and its envelopes.
 enum KeyCommands {
@@ -221,13 +224,30 @@ enum KeyCommands {
         }
     }
 
+    /// Writes `data` (possibly plaintext) to standard output or to a new file at `path`.
+    ///
+    /// The file is created 0600 from the first byte: FileManager.createFile wrote through a temporary file with
+    /// the umask's mode and applied 0600 only afterwards, so decrypted data was briefly readable by others. An
+    /// existing file or link at `path` is replaced (unlinked, never followed); nothing is written through a link.
     static func emit(_ data: Data, to path: String?) throws {
         guard let path else { writeStdout(data); return }
-        let fm = FileManager.default
-        if fm.fileExists(atPath: path) { try? fm.removeItem(atPath: path) }
-        guard fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw CLIError.failed("cannot write \(path)")
+        func failure(_ op: String) -> CLIError { CLIError.failed("cannot write \(path): \(op): \(String(cString: strerror(errno)))") }
+        if unlink(path) != 0 && errno != ENOENT { throw failure("unlink") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("open") }
+        var ok = false
+        defer { close(fd); if !ok { unlink(path) } }
+        guard fchmod(fd, 0o600) == 0 else { throw failure("fchmod") }
+        try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) in
+            var off = 0
+            while off < b.count {
+                let n = write(fd, b.baseAddress! + off, b.count - off)
+                if n < 0 { if errno == EINTR { continue }; throw failure("write") }
+                off += n
+            }
         }
+        guard fsync(fd) == 0 else { throw failure("fsync") }
+        ok = true
     }
 
     static let encrypt = Command(

@@ -98,6 +98,46 @@ final class ModuleFailureTests: XCTestCase {
         XCTAssertTrue(r.out.contains("\"state\" : \"failed\""), "no silent fallback to another provider: \(r.out)")
     }
 
+    /// A `.fips/openssl-fips.cnf` found by searching that another user could have written (writable by others, or
+    /// owned by another uid) is ignored and reported, never loaded: it names the provider module to run.
+    func testSearchedConfigurationWritableByOthersIsIgnored() throws {
+        try XCTSkipIf(ProcessInfo.processInfo.environment["FIPSCRYPTO_OPENSSL_CONF"] != nil, "uses the project's .fips/")
+        let systemModule = "/usr/lib/x86_64-linux-gnu/ossl-modules/fips.so"
+        try XCTSkipIf(FileManager.default.fileExists(atPath: systemModule), "this machine has a system FIPS provider")
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("fipsctl")
+        try FileManager.default.copyItem(atPath: TestSupport.fipsctl, toPath: copy.path)
+        let planted = dir.appendingPathComponent(".fips")
+        try FileManager.default.createDirectory(at: planted, withIntermediateDirectories: true)
+        let config = planted.appendingPathComponent("openssl-fips.cnf")
+        // A working configuration (the project's), so only the trust check can stop it from loading.
+        try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent(".fips/openssl-fips.cnf"), to: config)
+        func status() throws -> TestSupport.ProcessResult {
+            try TestSupport.run(copy.path, ["status", "--json"], environment: fips, removingEnvironment: ["FIPSCRYPTO_OPENSSL_CONF"],
+                                currentDirectory: dir)
+        }
+        XCTAssertEqual(chmod(planted.path, 0o700), 0)
+        XCTAssertEqual(chmod(config.path, 0o644), 0)
+        XCTAssertEqual(try status().status, 0, "a private configuration of this user is used")
+        XCTAssertEqual(chmod(config.path, 0o666), 0)
+        var r = try status()
+        XCTAssertEqual(r.status, 3, r.out)
+        XCTAssertTrue(r.err.contains("\(config.path) (ignored: \(config.path) is writable by group or others)"), r.err)
+        XCTAssertEqual(chmod(config.path, 0o644), 0)
+        XCTAssertEqual(chmod(planted.path, 0o777), 0)
+        r = try status()
+        XCTAssertEqual(r.status, 3, r.out)
+        XCTAssertTrue(r.err.contains("is writable by group or others"), r.err)
+        XCTAssertEqual(chmod(planted.path, 0o700), 0)
+        if geteuid() == 0 {
+            XCTAssertEqual(chown(config.path, 65534, 65534), 0)
+            r = try status()
+            XCTAssertEqual(r.status, 3, r.out)
+            XCTAssertTrue(r.err.contains("is owned by uid 65534"), r.err)
+        }
+    }
+
     /// A fipsmodule.cnf written for another fips.so (or another machine) fails the integrity check with a message
     /// naming the file and the command that fixes it.
     func testStaleModuleConfigurationFailsIntegrityCheckWithAFix() throws {

@@ -1,1 +1,0 @@
-// FIPSCertificates — under construction in this change.

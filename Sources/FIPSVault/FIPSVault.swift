@@ -1,1 +1,0 @@
-// FIPSVault — under construction in this change.

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderFIPSCertificatesTests: XCTestCase { func testBuilds() {} }

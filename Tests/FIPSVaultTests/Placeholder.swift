@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderFIPSVaultTests: XCTestCase { func testBuilds() {} }
