@@ -8,8 +8,10 @@ enum Registry {
         ModuleCommands.status,
         ModuleCommands.selftest,
         KeyCommands.key, KeyCommands.encrypt, KeyCommands.decrypt, KeyCommands.rewrap,
+        ServeCommands.serve,
         CertCommands.cert,
         VaultCommands.vault,
+        AuditCommands.audit,
     ]
 }
 let commands = Registry.commands
@@ -38,6 +40,12 @@ ENVIRONMENT
     FIPSCRYPTO_FAILURE_POLICY    throw (default) | abort: abort the process when the module fails.
     FIPSCRYPTO_LOCK_DEFAULT_CONTEXT
                                  1: load the null provider into OpenSSL's default context (process-wide).
+    FIPSCRYPTO_KEYSTORE          keystore directory for key, encrypt, decrypt, rewrap and vault (--keystore DIR).
+    FIPSCRYPTO_KEK_FILE          key-encryption key file (default: KEYSTORE/kek).
+    FIPSCRYPTO_KEK_PASSPHRASE_FILE
+                                 a file holding the keystore passphrase (PBKDF2) instead of a KEK file.
+    FIPSCRYPTO_VAULT             the credential vault's SQLite file (--db FILE).
+    FIPSCRYPTO_AUDIT_DIR         audit log directory: every command records its own event there (--audit-dir).
 
 EXIT STATUS
     0  success
@@ -89,4 +97,6 @@ func runMain() -> Int32 {
     }
 }
 
-exit(runMain())
+let exitStatus = runMain()
+AuditCommands.recordInvocation(arguments: CommandLine.arguments, status: exitStatus)
+exit(exitStatus)

@@ -5,6 +5,7 @@
 #ifndef FIPSCRYPTO_SHIMS_H
 #define FIPSCRYPTO_SHIMS_H
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -32,6 +33,11 @@ long fcshim_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *x509);
 long fcshim_SSL_get_extms_support(SSL *ssl);
 long fcshim_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
 long fcshim_SSL_get_peer_tmp_key(SSL *ssl, EVP_PKEY **key);
+/* ssl.h: option bits are function-like macros (SSL_OP_BIT) */
+uint64_t fcshim_SSL_OP_CIPHER_SERVER_PREFERENCE(void);
+uint64_t fcshim_SSL_OP_NO_RENEGOTIATION(void);
+uint64_t fcshim_SSL_OP_NO_COMPRESSION(void);
+uint64_t fcshim_SSL_OP_NO_TICKET(void);
 /* stacks */
 int fcshim_sk_X509_num(const STACK_OF(X509) *sk);
 X509 *fcshim_sk_X509_value(const STACK_OF(X509) *sk, int i);

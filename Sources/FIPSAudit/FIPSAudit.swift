@@ -1,1 +1,0 @@
-// FIPSAudit — under construction in this change.

@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderFIPSAuditTests: XCTestCase { func testBuilds() {} }
