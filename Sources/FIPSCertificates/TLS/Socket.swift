@@ -21,6 +21,27 @@ final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Closes after the peer has seen everything we sent: half-close our side, then read (and discard) until the
+    /// peer closes or `timeout` passes. Closing with unread bytes in the receive buffer (a TLS 1.3 server's session
+    /// tickets, say) makes the kernel send RST, and a peer that gets RST may discard data it has not read yet.
+    func closeGracefully(timeout: TimeInterval = 2) {
+        guard !closed.load(ordering: .acquiring) else { return }
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        let deadline = Date().addingTimeInterval(timeout)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { break }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(min(remaining, 1) * 1000))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { continue }
+            let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }   // 0: the peer closed; < 0: nothing more to wait for
+        }
+        close()
+    }
+
     /// Wakes a thread blocked on this socket without releasing the descriptor.
     func shutdown() { if !closed.load(ordering: .acquiring) { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
 

@@ -43,10 +43,10 @@ public final class TLSConnection: @unchecked Sendable {
         try bytes.withUnsafeBytes { try ssl.write($0) }
     }
 
-    /// Sends close_notify and closes the socket (idempotent).
+    /// Sends close_notify, waits (at most 2 s) for the peer to close its side, then closes the socket (idempotent).
     public func close() {
-        ssl.shutdown()
-        socket.close()
+        ssl.shutdown()              // close_notify
+        socket.closeGracefully()    // nothing we sent is lost to an RST (see Socket.closeGracefully)
     }
 }
 

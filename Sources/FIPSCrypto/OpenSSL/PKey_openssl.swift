@@ -108,7 +108,21 @@ enum PKeyEngine {
         guard hasPrivateComponent(key) else {
             throw FIPSError(.invalidEncoding, "the input holds a public key where a private key was expected")
         }
+        try checkPairwise(core: core, key)
         return key
+    }
+
+    /// Refuses a decoded private key whose halves do not belong together (a damaged or spliced key would sign with
+    /// one key while its public key, fingerprint and certificate name another): `EVP_PKEY_pairwise_check`.
+    private static func checkPairwise(core: ModuleCore, _ key: PKey) throws {
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(core.context, key.pointer, nil) else {
+            throw FIPSError.openSSL("EVP_PKEY_CTX_new_from_pkey")
+        }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        guard EVP_PKEY_pairwise_check(ctx) == 1 else {
+            throw FIPSError(.invalidEncoding, "decoding the private key failed: its public key does not match its private key (a damaged key)",
+                            openSSLErrors: drainOpenSSLErrors())
+        }
     }
 
     /// Decodes a SubjectPublicKeyInfo (PEM or DER) in the module's library context.
