@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "CBenchBaseline", dependencies: ["COpenSSL"], path: "benchmarks/CBenchBaseline"),
         .executableTarget(
             name: "fips-bench",
-            dependencies: ["FIPSCrypto", "CBenchBaseline"],
+            dependencies: ["FIPSCrypto", "FIPSAudit", "CBenchBaseline"],
             path: "benchmarks/fips-bench",
             swiftSettings: strict
         ),

@@ -117,6 +117,7 @@ func main() -> Int32 {
         }
         results += try extraBenchmarks(harness, libctx: libctx, selected: selected)
         if selected("HKDF-SHA256.deriveKey/32B") { results += try hkdfBenchmark(harness, libctx: libctx) }
+        if selected("AuditLog.log") { results += try auditBenchmark(harness) }
         if selected("threads") || options.filter == nil {
             scaling = try scalingBenchmarks(libctx: libctx, sizes: [64, 16 << 10], maxThreads: options.threads ?? cores,
                                             sampleNanoseconds: options.quick ? 40e6 : 200e6, repetitions: options.quick ? 3 : 5)
