@@ -119,7 +119,8 @@ public enum AES {
         ///   - sealedBox: The box.
         ///   - key: The 256-bit key it was sealed with.
         ///   - authenticatedData: The same AAD that was sealed.
-        /// - Returns: The plaintext.
+        /// - Returns: The plaintext. It is yours: it is not wiped when freed — to control that, open into your own
+        ///   memory with ``open(_:using:authenticating:into:)``.
         /// - Throws: ``FIPSError/Code/authenticationFailure`` if anything does not match (no partial plaintext
         ///   is ever returned), ``FIPSError/Code/invalidKeySize``, or a module failure.
         public static func open<A: DataProtocol>(_ sealedBox: SealedBox, using key: SymmetricKey,
