@@ -97,6 +97,23 @@ public enum TestSupport {
         try run(fipsctl, arguments, input: input, environment: environment, removingEnvironment: removingEnvironment, timeout: timeout)
     }
 
+    /// A free port on 127.0.0.1 (bind to port 0, read it back, close): TCP by default, UDP with `udp: true`.
+    public static func freePort(udp: Bool = false) throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw NSError(domain: "TestSupport", code: 2, userInfo: [NSLocalizedDescriptionKey: "no socket"]) }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw NSError(domain: "TestSupport", code: 3, userInfo: [NSLocalizedDescriptionKey: "cannot bind 127.0.0.1"]) }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
     /// Whether a program is on PATH.
     public static func hasProgram(_ name: String) -> Bool {
         (try? run("/bin/sh", ["-c", "command -v \(name)"]).status) == 0

@@ -94,7 +94,7 @@ final class RsyslogCollector {
         output = directory.appendingPathComponent("received.log")
         config = directory.appendingPathComponent("rsyslog.conf")
         pidFile = directory.appendingPathComponent("rsyslog.pid")
-        udpPort = try RsyslogCollector.freeUDPPort()
+        udpPort = try TestSupport.freePort(udp: true)
         self.tcpPort = tcpPort
         try writeConfig()
     }
@@ -193,20 +193,5 @@ final class RsyslogCollector {
         return withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-    }
-
-    static func freeUDPPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw NSError(domain: "socket", code: 1) }
-        return UInt16(bigEndian: addr.sin_port)
     }
 }

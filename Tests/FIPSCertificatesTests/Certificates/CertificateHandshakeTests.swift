@@ -12,28 +12,11 @@ final class CertificateHandshakeTests: XCTestCase {
     override func setUpWithError() throws { dir = try TestSupport.temporaryDirectory("certs-tls") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    /// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
-    func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw XCTSkip("no socket") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw XCTSkip("cannot bind 127.0.0.1") }
-        return UInt16(bigEndian: addr.sin_port)
-    }
-
     func handshake(keyKind: SigningPrivateKey.Kind) throws -> String {
         let store = CertificateStore(directory: dir.appendingPathComponent(keyKind.name))
         let pair = try CertificateManager(store: store).ensureServerCertificate(names: ["localhost", "127.0.0.1"], keyKind: keyKind)
         let leafPath = try CertTools.write(pair.leaf.pemRepresentation, dir, "\(keyKind.name)-leaf.pem")
-        let port = try freePort()
+        let port = try TestSupport.freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         server.arguments = ["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", leafPath, "-key", store.keyPath.path,
