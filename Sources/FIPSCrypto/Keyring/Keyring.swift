@@ -72,11 +72,29 @@ struct KeyringState {
     }
     struct CacheKey: Hashable { let version: Int; let context: String }
 
-    var entries: [Int: Entry]
-    var primary: Int
-    var minimumDecryption: Int = 1
-    var minimumEncryption: Int = 1
+    // Any change to what decides which key may seal or open drops the last-used shortcuts below.
+    var entries: [Int: Entry] { didSet { dropShortcuts() } }
+    var primary: Int { didSet { dropShortcuts() } }
+    var minimumDecryption: Int = 1 { didSet { dropShortcuts() } }
+    var minimumEncryption: Int = 1 { didSet { dropShortcuts() } }
     var cache: [CacheKey: EnvelopeKey] = [:]
+    /// The subkey the last seal under the primary used, and for which context: checked once, reused while nothing
+    /// changes (spares the hot path the dictionary lookups and the context's hashing).
+    var lastSeal: (context: String, key: EnvelopeKey)? = nil
+    /// The same for the last open.
+    var lastOpen: (version: Int, context: String, key: EnvelopeKey)? = nil
+
+    init(entries: [Int: Entry], primary: Int, minimumDecryption: Int = 1, minimumEncryption: Int = 1) {
+        self.entries = entries
+        self.primary = primary
+        self.minimumDecryption = minimumDecryption
+        self.minimumEncryption = minimumEncryption
+    }
+
+    mutating func dropShortcuts() {
+        lastSeal = nil
+        lastOpen = nil
+    }
 
     var latest: Int { entries.keys.max() ?? 0 }
 
@@ -305,6 +323,7 @@ public final class Keyring: Sendable {
     /// The cached subkey for sealing: the primary version (or `version`), checked usable for encryption.
     func encryptionKey(context: String, version: Int?) throws -> EnvelopeKey {
         let (found, material) = try state.withLock { s -> (EnvelopeKey?, KeyVersionMaterial?) in
+            if version == nil, let last = s.lastSeal, last.context == context { return (last.key, nil) }
             let v = version ?? s.primary
             let e = try s.entry(v)
             guard e.state == .active, let m = e.material else {
@@ -313,7 +332,10 @@ public final class Keyring: Sendable {
             guard v >= s.minimumEncryption, v >= s.minimumDecryption else {
                 throw FIPSError(.keyVersionTooOld, "key version \(v) is below the minimum encryption version \(s.minimumEncryption) or decryption version \(s.minimumDecryption)")
             }
-            if let k = s.cache[KeyringState.CacheKey(version: v, context: context)] { return (k, nil) }
+            if let k = s.cache[KeyringState.CacheKey(version: v, context: context)] {
+                if version == nil { s.lastSeal = (context, k) }
+                return (k, nil)
+            }
             return (nil, m)
         }
         if let found { return found }
@@ -323,6 +345,7 @@ public final class Keyring: Sendable {
     /// The cached subkey for opening `version`, checked usable for decryption.
     func decryptionKey(version v: Int, context: String) throws -> EnvelopeKey {
         let (found, material) = try state.withLock { s -> (EnvelopeKey?, KeyVersionMaterial?) in
+            if let last = s.lastOpen, last.version == v, last.context == context { return (last.key, nil) }
             let e = try s.entry(v)
             if e.state == .destroyed {
                 throw FIPSError(.keyVersionUnavailable, "key version \(v) was destroyed; its envelopes can never be opened")
@@ -333,7 +356,10 @@ public final class Keyring: Sendable {
             guard e.state == .active, let m = e.material else {
                 throw FIPSError(.keyVersionUnavailable, "key version \(v) is retired; reinstate it to open its envelopes")
             }
-            if let k = s.cache[KeyringState.CacheKey(version: v, context: context)] { return (k, nil) }
+            if let k = s.cache[KeyringState.CacheKey(version: v, context: context)] {
+                s.lastOpen = (v, context, k)
+                return (k, nil)
+            }
             return (nil, m)
         }
         if let found { return found }
