@@ -317,7 +317,33 @@ public final class CertificateManager: Sendable {
            ca.leaf.notValidAfter >= now.addingTimeInterval(leafValidity) {
             return ca
         }
-        var builder = CertificateBuilder.localCA()
+        return try makeCertificateAuthority(builder: CertificateBuilder.localCA(), now: now)
+    }
+
+    /// Creates a new local CA (ECDSA P-384, self-signed) in this store's `ca/` folder, replacing none: use it for a
+    /// CA that clients trust once while leaves rotate (`fipsctl cert ca init`).
+    /// - Parameters:
+    ///   - commonName: The CA's subject common name.
+    ///   - validity: Its lifetime.
+    ///   - now: The issuing time.
+    /// - Returns: The CA certificate and key.
+    /// - Throws: ``FIPSError/Code/certificateRequestInvalid`` if the store already holds a CA, or store/signing failures.
+    public func createCertificateAuthority(commonName: String, validity: TimeInterval = CertificateBuilder.defaultCAValidity,
+                                           now: Date = Date()) throws -> CertificatePair {
+        try operation.withLock { _ in
+            try store.withExclusiveLock {
+                if try store.loadCertificateAuthority() != nil {
+                    throw FIPSError(.certificateRequestInvalid,
+                                    "\(store.certificateAuthorityPath.path) already exists; remove the directory's ca/ to make a new CA")
+                }
+                return try makeCertificateAuthority(builder: CertificateBuilder.localCA(commonName: commonName, validity: validity), now: now)
+            }
+        }
+    }
+
+    /// Generates, stores and announces a CA: the one place a local CA is made.
+    private func makeCertificateAuthority(builder: CertificateBuilder, now: Date) throws -> CertificatePair {
+        var builder = builder
         builder.notValidBefore = now
         let key = try SigningPrivateKey.generate(.p384)
         let ca = try CertificatePair(chain: [try builder.selfSigned(key: key, now: now)], key: key)

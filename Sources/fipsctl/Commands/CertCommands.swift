@@ -138,16 +138,7 @@ enum CertCommands {
         try args.finish()
         let store = CertificateStore(directory: URL(fileURLWithPath: out), keyPassphrase: passphrase)
         try store.prepare()
-        if try store.loadCertificateAuthority() != nil {
-            throw CLIError.failed("\(store.certificateAuthorityPath.path) already exists; remove the directory's ca/ to make a new CA")
-        }
-        let key = try SigningPrivateKey.generate(.p384)
-        let ca = try CertificateBuilder.localCA(commonName: cn, validity: TimeInterval(days) * 86_400).selfSigned(key: key)
-        try store.saveCertificateAuthority(CertificatePair(chain: [ca], key: key))
-        SecurityEvents.emit(SecurityEvent(category: .certificate, action: "certificate-generated", outcome: .success,
-                                          metadata: ["cert.subject": ca.subject, "cert.serial": ca.serialNumber,
-                                                     "cert.not_after": ISO8601DateFormatter().string(from: ca.notValidAfter),
-                                                     "cert.role": "local-ca"]))
+        let ca = try CertificateManager(store: store).createCertificateAuthority(commonName: cn, validity: TimeInterval(days) * 86_400).leaf
         print("wrote \(store.certificateAuthorityPath.path) (trust this file in clients)")
         print(ca.description)
         return ExitStatus.success

@@ -18,6 +18,9 @@ final class CertCommandsTests: XCTestCase {
     func testLocalCAIssueRotateAndInspect() throws {
         var r = try fipsctl(["ca", "init", "--out", path("ca"), "--cn", "CLI Test CA"])
         XCTAssertEqual(r.status, 0, r.err)
+        let again = try fipsctl(["ca", "init", "--out", path("ca")])
+        XCTAssertEqual(again.status, 1, "an existing CA is never replaced")
+        XCTAssertTrue(again.err.contains("certificateRequestInvalid") && again.err.contains("already exists"), again.err)
         r = try fipsctl(["ca", "issue", "--ca", path("ca"), "--out", path("tls"), "--cn", "svc.test", "--san", "DNS:svc.test", "--san", "IP:127.0.0.1", "--days", "30"])
         XCTAssertEqual(r.status, 0, r.err)
         var v = try CertTools.openssl(["verify", "-CAfile", path("ca/ca/ca.pem"), "-purpose", "sslserver", path("tls/cert.pem")])
