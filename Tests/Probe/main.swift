@@ -47,6 +47,9 @@ case "refusal":
     probe("aes-gcm-open") { _ = try AES.GCM.open(try AES.GCM.SealedBox(combined: Data(count: 40)), using: key) }
     probe("sha256") { _ = try SHA256.checkedHash(data: Data("x".utf8)) }
     probe("hmac") { _ = try HMAC<SHA256>.authenticationCode(for: Data("x".utf8), using: key) }
+    probe("hmac-incremental") { _ = try HMAC<SHA256>(key: key) }
+    probe("hmac-context") { _ = try HMACContext<SHA256>(key: key) }
+    probe("digest-context") { _ = try DigestContext<SHA384>() }
     probe("hkdf") { _ = try HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data(), outputByteCount: 32) }
     probe("pbkdf2") { _ = try PBKDF2.deriveKey(passphrase: Array("correct horse".utf8), salt: [UInt8](repeating: 1, count: 16), iterations: 10_000) }
     probe("drbg") { _ = try SecureRandom.bytes(count: 16) }

@@ -154,3 +154,45 @@ extension HashFunction {
         return Digest(uncheckedBytes: try withContiguous(data) { try DigestEngine.oneShot(core: core, algorithm, $0) })
     }
 }
+
+/// A hasher for many messages in a row: ``finalize()`` returns the digest and starts the next message on the same
+/// OpenSSL context, so a hot loop (a hash chain, a log) allocates no context per message.
+///
+/// ```swift
+/// var hasher = try DigestContext<SHA384>()
+/// for line in lines {
+///     hasher.update(data: previous)
+///     hasher.update(data: line)
+///     previous = try hasher.finalize().bytes
+/// }
+/// ```
+///
+/// It is not copyable (it owns its context) and not shared: one owner, one message at a time. For a single message
+/// use ``HashFunction/hash(data:)`` or the value-type hashers (``SHA256`` ...), which can be copied mid-message.
+public struct DigestContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
+    // Sendable: the context is reachable only through this non-copyable value's `mutating` methods, so it can
+    // move to another thread but never be used by two at once.
+    var state: RestartableDigestState
+
+    /// A context at the start of a message.
+    /// - Throws: ``FIPSError`` if the module is not operational.
+    public init() throws {
+        state = try RestartableDigestState(core: ModuleRuntime.operational(), H.algorithm)
+    }
+
+    /// Adds bytes to the current message.
+    /// - Parameter data: The bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { state.update($0) } }
+
+    /// Adds bytes from a raw buffer to the current message.
+    /// - Parameter bufferPointer: The bytes.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+
+    /// The current message's digest; the context then starts the next message.
+    /// - Returns: The digest.
+    /// - Throws: ``FIPSError/Code/moduleInErrorState`` if the module failed since; an OpenSSL failure.
+    public mutating func finalize() throws -> H.Digest {
+        _ = try ModuleRuntime.operational()
+        return H.Digest(uncheckedBytes: try state.finalizeAndRestart())
+    }
+}

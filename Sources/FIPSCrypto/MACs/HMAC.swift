@@ -28,7 +28,48 @@ extension HashedAuthenticationCode: CustomReflectable {}
 /// HMAC (FIPS 198-1) over SHA-256, SHA-384 or SHA-512, served by the module's fetched `EVP_MAC`.
 ///
 /// Keys shorter than 112 bits are refused (``FIPSError/Code/notApproved``).
+///
+/// One-shot with ``authenticationCode(for:using:)``, or incremental as in swift-crypto:
+///
+/// ```swift
+/// var mac = try HMAC<SHA256>(key: key)
+/// mac.update(data: header)
+/// mac.update(data: body)
+/// let code = try mac.finalize()
+/// ```
+///
+/// An incremental MAC is a value: a copy continues independently (OpenSSL's keyed context is duplicated on the
+/// first change), so a keyed, empty MAC can be kept and copied for every message. That runs HMAC's key schedule
+/// once per key rather than once per message. Unlike swift-crypto, `init(key:)` and ``finalize()`` throw: the key
+/// is checked against the policy, and ``finalize()`` fails closed when the module has entered its error state
+/// since the MAC was started.
 public struct HMAC<H: HashFunction>: Sendable {
+    var state: MACState
+
+    /// Starts an incremental MAC.
+    /// - Parameter key: The key (at least 112 bits).
+    /// - Throws: ``FIPSError/Code/notApproved`` for a short key, or a module/OpenSSL failure.
+    public init(key: SymmetricKey) throws {
+        let core = try ModuleRuntime.operational()
+        state = try key.withUnsafeBytes { k in try MACState(core: core, H.algorithm, key: k) }
+    }
+
+    /// Adds bytes to the message.
+    /// - Parameter data: The bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
+
+    /// Adds bytes from a raw buffer.
+    /// - Parameter bufferPointer: The bytes.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+
+    /// The MAC of everything added so far. The MAC itself is unchanged, so it can be updated further.
+    /// - Returns: The full-length MAC.
+    /// - Throws: ``FIPSError/Code/moduleInErrorState`` if the module failed since; an OpenSSL failure.
+    public func finalize() throws -> HashedAuthenticationCode<H> {
+        _ = try ModuleRuntime.operational()
+        return HashedAuthenticationCode(bytes: try state.finalize())
+    }
+
     /// Computes the MAC of `data`.
     /// - Parameters:
     ///   - data: The message.
@@ -53,5 +94,50 @@ public struct HMAC<H: HashFunction>: Sendable {
                                                                                        using key: SymmetricKey) throws -> Bool {
         let expected = try authenticationCode(for: data, using: key)
         return mac.withUnsafeBytes { m in expected.bytes.withUnsafeBytes { e in constantTimeEquals(m, e) } }
+    }
+}
+
+/// An HMAC key ready for many messages in a row: ``finalize()`` returns the MAC and starts the next message under
+/// the same key on the same OpenSSL context, so HMAC's key schedule runs once and no context is allocated per
+/// message (an audit log MACs every record this way).
+///
+/// ```swift
+/// var mac = try HMACContext<SHA256>(key: key)
+/// for record in records {
+///     mac.update(data: previousMAC)
+///     mac.update(data: record)
+///     previousMAC = Array(try mac.finalize())
+/// }
+/// ```
+///
+/// It is not copyable (it owns the keyed context, which OpenSSL cleanses when it is freed) and not shared: one
+/// owner, one message at a time. For one message use ``HMAC/authenticationCode(for:using:)`` or ``HMAC``'s
+/// incremental value type, which can be copied mid-message.
+public struct HMACContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
+    // Sendable: the context is reachable only through this non-copyable value's `mutating` methods, so it can
+    // move to another thread but never be used by two at once.
+    var state: RestartableMACState
+
+    /// Keys a context.
+    /// - Parameter key: The key (at least 112 bits).
+    /// - Throws: ``FIPSError/Code/notApproved`` for a short key, or a module/OpenSSL failure.
+    public init(key: SymmetricKey) throws {
+        state = try RestartableMACState(core: ModuleRuntime.operational(), H.algorithm, key: key)
+    }
+
+    /// Adds bytes to the current message.
+    /// - Parameter data: The bytes.
+    public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { state.update($0) } }
+
+    /// Adds bytes from a raw buffer to the current message.
+    /// - Parameter bufferPointer: The bytes.
+    public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
+
+    /// The current message's MAC; the context then starts the next message under the same key.
+    /// - Returns: The full-length MAC.
+    /// - Throws: ``FIPSError/Code/moduleInErrorState`` if the module failed since; an OpenSSL failure.
+    public mutating func finalize() throws -> HashedAuthenticationCode<H> {
+        _ = try ModuleRuntime.operational()
+        return HashedAuthenticationCode(bytes: try state.finalizeAndRestart())
     }
 }

@@ -23,6 +23,102 @@ enum MACEngine {
     }
 }
 
+/// A keyed HMAC `EVP_MAC_CTX` with value semantics, like ``DigestState``: a shared state is duplicated
+/// (`EVP_MAC_CTX_dup`) before it is mutated or finalized, so one keyed state can serve as a template that each
+/// message copies, and the key schedule runs once per key instead of once per message.
+struct MACState: @unchecked Sendable {
+    final class Box {
+        let ctx: OpaquePointer
+        init(_ ctx: OpaquePointer) { self.ctx = ctx }
+        // EVP_MAC_CTX_free cleanses the key and the keyed digest states.
+        deinit { EVP_MAC_CTX_free(ctx) }
+    }
+    private var box: Box
+    let algorithm: DigestAlgorithm
+
+    init(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer) throws {
+        try ApprovedPolicy.require(key.count >= ApprovedPolicy.minimumHMACKeyByteCount, "HMAC",
+                                   "key of \(key.count * 8) bits is below the 112-bit minimum")
+        guard let ctx = EVP_MAC_CTX_new(core.hmac) else { throw FIPSError.openSSL("EVP_MAC_CTX_new") }
+        box = Box(ctx)
+        algorithm = digest
+        try digest.openSSLName.withCString { name in
+            var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
+                          OSSL_PARAM_construct_end()]
+            try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params), "EVP_MAC_init(HMAC-\(digest))")
+        }
+    }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        if !isKnownUniquelyReferenced(&box) {
+            guard let copy = EVP_MAC_CTX_dup(box.ctx) else { preconditionFailure("EVP_MAC_CTX_dup failed: \(drainOpenSSLErrors())") }
+            box = Box(copy)
+        }
+        guard bytes.count > 0 else { return }
+        if EVP_MAC_update(box.ctx, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count) != 1 {
+            preconditionFailure("EVP_MAC_update failed: \(drainOpenSSLErrors())")
+        }
+    }
+
+    /// The MAC of everything added so far; the state itself is left as it was (a copy is finalized).
+    func finalize() throws -> [UInt8] {
+        guard let copy = EVP_MAC_CTX_dup(box.ctx) else { throw FIPSError.openSSL("EVP_MAC_CTX_dup") }
+        defer { EVP_MAC_CTX_free(copy) }
+        var out = [UInt8](repeating: 0, count: algorithm.byteCount)
+        var outLen = 0
+        try check(EVP_MAC_final(copy, &out, &outLen, out.count), "EVP_MAC_final")
+        return out
+    }
+}
+
+/// One keyed HMAC `EVP_MAC_CTX` owned by one ``HMACContext``: finalized in place, then restarted with
+/// `EVP_MAC_init` and no key (the provider resets to its keyed inner state), so each further message costs neither
+/// the key schedule nor an allocation.
+struct RestartableMACState: ~Copyable {
+    private let ctx: OpaquePointer
+    let algorithm: DigestAlgorithm
+
+    init(core: ModuleCore, _ digest: DigestAlgorithm, key: SymmetricKey) throws {
+        ctx = try key.withUnsafeBytes { key -> OpaquePointer in
+            try ApprovedPolicy.require(key.count >= ApprovedPolicy.minimumHMACKeyByteCount, "HMAC",
+                                       "key of \(key.count * 8) bits is below the 112-bit minimum")
+            guard let ctx = EVP_MAC_CTX_new(core.hmac) else { throw FIPSError.openSSL("EVP_MAC_CTX_new") }
+            do {
+                try digest.openSSLName.withCString { name in
+                    var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
+                                  OSSL_PARAM_construct_end()]
+                    try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params),
+                              "EVP_MAC_init(HMAC-\(digest))")
+                }
+            } catch {
+                EVP_MAC_CTX_free(ctx)
+                throw error
+            }
+            return ctx
+        }
+        algorithm = digest
+    }
+
+    // EVP_MAC_CTX_free cleanses the key and the keyed digest states.
+    deinit { EVP_MAC_CTX_free(ctx) }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        if EVP_MAC_update(ctx, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count) != 1 {
+            preconditionFailure("EVP_MAC_update failed: \(drainOpenSSLErrors())")
+        }
+    }
+
+    /// The MAC of everything added since the last restart; the context then starts a new message, same key.
+    mutating func finalizeAndRestart() throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: algorithm.byteCount)
+        var outLen = 0
+        try check(EVP_MAC_final(ctx, &out, &outLen, out.count), "EVP_MAC_final")
+        try check(EVP_MAC_init(ctx, nil, 0, nil), "EVP_MAC_init(restart)")
+        return out
+    }
+}
+
 /// HKDF and PBKDF2 over the module's fetched `EVP_KDF`s.
 enum KDFEngine {
     enum HKDFMode: Int32 {

@@ -3,8 +3,9 @@ import XCTest
 import FIPSCrypto
 import FIPSTestSupport
 
-/// HMAC-SHA-256/384/512 against RFC 4231 (the files in `vectors/rfc/`), through `HMAC<H>.authenticationCode` and
-/// `isValidAuthenticationCode`.
+/// HMAC-SHA-256/384/512 against RFC 4231 (the files in `vectors/rfc/`), through `HMAC<H>.authenticationCode`,
+/// `isValidAuthenticationCode`, the incremental `HMAC<H>` value (split input, a diverging copy) and the reusable
+/// `HMACContext<H>` (the same MAC again after a restart, whatever the previous message was).
 ///
 /// The Wycheproof HMAC files are not in the packages `vectors/` is taken from (see vectors/README.md), and the
 /// RFC 4231 files there leave out test case 5 (truncation). Truncation is still checked: a prefix of every RFC
@@ -30,6 +31,25 @@ final class HMACVectorTests: XCTestCase {
             switch outcome {
             case .value(let mac) where key.count >= ApprovedPolicy.minimumHMACKeyByteCount:
                 guard Array(mac) == md else { XCTFail("\(id): MAC differs from the RFC"); continue }
+                // Incremental value: split at every third byte boundary, with a copy that diverges.
+                let cut = msg.count / 3
+                var incremental = try HMAC<H>(key: symmetricKey)
+                incremental.update(data: msg[..<cut])
+                var fork = incremental
+                fork.update(data: [0x01])
+                msg[cut...].withUnsafeBytes { incremental.update(bufferPointer: $0) }
+                XCTAssertEqual(Array(try incremental.finalize()), md, "\(id): incremental HMAC")
+                XCTAssertNotEqual(Array(try fork.finalize()), md, "\(id): the copy must not share the original's state")
+                XCTAssertEqual(Array(try incremental.finalize()), md, "\(id): finalize leaves the value unchanged")
+                // Reusable context: an unrelated message first, then the vector twice, split differently.
+                var context = try HMACContext<H>(key: symmetricKey)
+                context.update(data: Array("an earlier record".utf8))
+                XCTAssertNotEqual(Array(try context.finalize()), md, id)
+                context.update(data: msg)
+                XCTAssertEqual(Array(try context.finalize()), md, "\(id): HMACContext after a restart")
+                context.update(data: TestSupport.nonContiguous(Array(msg[..<cut])))
+                msg[cut...].withUnsafeBytes { context.update(bufferPointer: $0) }
+                XCTAssertEqual(Array(try context.finalize()), md, "\(id): HMACContext, second restart")
                 XCTAssertTrue(try HMAC<H>.isValidAuthenticationCode(md, authenticating: msg, using: symmetricKey), id)
                 var wrong = md; wrong[wrong.count - 1] ^= 0x01
                 XCTAssertFalse(try HMAC<H>.isValidAuthenticationCode(wrong, authenticating: msg, using: symmetricKey), id)
@@ -41,6 +61,11 @@ final class HMACVectorTests: XCTestCase {
                     truncated.refuse("truncated tag: isValidAuthenticationCode requires the full length")
                 }
             case .error(.notApproved) where key.count < ApprovedPolicy.minimumHMACKeyByteCount:
+                XCTAssertThrowsError(try HMAC<H>(key: symmetricKey), id) { XCTAssertEqual(($0 as? FIPSError)?.code, .notApproved) }
+                do {
+                    _ = try HMACContext<H>(key: symmetricKey)
+                    XCTFail("\(id): HMACContext took a short key")
+                } catch { XCTAssertEqual((error as? FIPSError)?.code, .notApproved, id) }
                 tally.refuse("key below 112 bits: notApproved")
                 truncated.refuse("key below 112 bits: notApproved")
             default:

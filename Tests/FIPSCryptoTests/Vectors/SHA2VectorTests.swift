@@ -5,7 +5,8 @@ import FIPSTestSupport
 
 /// SHA-256/384/512 against NIST CAVP ShortMsg (and SHA-256 LongMsg), through every input path: one-shot with
 /// contiguous and non-contiguous (`DispatchData` of several regions) input, `checkedHash`, and incremental
-/// `update(data:)` / `update(bufferPointer:)` over random chunk splits.
+/// `update(data:)` / `update(bufferPointer:)` over random chunk splits, and one reusable `DigestContext` carried
+/// through the whole file (each digest after a restart).
 final class SHA2VectorTests: XCTestCase {
     override func setUpWithError() throws { try loadModule() }
 
@@ -15,6 +16,7 @@ final class SHA2VectorTests: XCTestCase {
         XCTAssertEqual(records.count, expectedRecords)
         var rng = SplitMix64(seed: seed)
         var tally = VectorTally("sha cavp (\(fileName), seed \(seed))")
+        var context = try DigestContext<H>()
         for r in records {
             guard let bits = r.int("Len") else { XCTFail("\(fileName): record without Len"); continue }
             XCTAssertEqual(bits % 8, 0, "byte-oriented file")
@@ -54,6 +56,10 @@ final class SHA2VectorTests: XCTestCase {
             fork.update(data: [0x01])
             h2.update(data: TestSupport.nonContiguous(Array(msg[half...]), cuts: [1, 7]))
             expect(h2.finalize(), "incremental over DispatchData (with a diverging copy)")
+            // The file's one context: restarted by each finalize, so every record starts clean.
+            context.update(data: msg[..<half])
+            msg[half...].withUnsafeBytes { context.update(bufferPointer: $0) }
+            expect(try context.finalize(), "DigestContext after \(tally.passed) earlier records")
             if ok { tally.passed += 1 }
         }
         tally.finish(records: records.count)
