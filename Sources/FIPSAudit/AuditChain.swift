@@ -76,17 +76,47 @@ public enum AuditChain {
         return k
     }
 
-    static func mac(key: SymmetricKey, previous: [UInt8], body: [UInt8]) throws -> [UInt8] {
-        var input = previous
-        input.append(contentsOf: body)
-        return Array(try HMAC<SHA256>.authenticationCode(for: input, using: key))
+    /// One epoch's record-MAC key, keyed once: HMAC's key schedule runs once per epoch and every record's MAC
+    /// reuses the keyed context.
+    struct EpochMAC: ~Copyable {
+        /// The epoch's key (sealed into the state file; evolved by ``next()``).
+        let key: SymmetricKey
+        private var context: HMACContext<SHA256>
+
+        /// - Throws: ``FIPSError`` for a key the policy refuses or a module failure.
+        init(key: SymmetricKey) throws {
+            self.key = key
+            context = try HMACContext<SHA256>(key: key)
+        }
+
+        /// `HMAC-SHA-256(K_epoch, previous MAC || body)`.
+        mutating func mac(previous: [UInt8], body: UnsafeRawBufferPointer) throws -> [UInt8] {
+            context.update(data: previous)
+            context.update(bufferPointer: body)
+            return try context.finalize().withUnsafeBytes { Array($0) }
+        }
+
+        /// The next epoch's MAC key.
+        func next() throws -> EpochMAC { try EpochMAC(key: AuditChain.nextEpochKey(key)) }
     }
 
-    static func chain(previous: [UInt8], line: [UInt8]) -> [UInt8] {
-        var h = SHA384()
-        h.update(data: previous)
-        h.update(data: line)
-        return Array(h.finalize())
+    /// A record's MAC under `key` (for readers that visit each record once).
+    static func mac(key: SymmetricKey, previous: [UInt8], body: [UInt8]) throws -> [UInt8] {
+        var epochMAC = try EpochMAC(key: key)
+        return try body.withUnsafeBytes { try epochMAC.mac(previous: previous, body: $0) }
+    }
+
+    /// `H_n = SHA-384(H_{n-1} || line_n)`, on a hasher the caller keeps for the next line.
+    static func chain(previous: [UInt8], line: UnsafeRawBufferPointer, hasher: inout DigestContext<SHA384>) throws -> [UInt8] {
+        hasher.update(data: previous)
+        hasher.update(bufferPointer: line)
+        return try hasher.finalize().bytes
+    }
+
+    /// `H_n = SHA-384(H_{n-1} || line_n)`.
+    static func chain(previous: [UInt8], line: [UInt8]) throws -> [UInt8] {
+        var hasher = try DigestContext<SHA384>()
+        return try line.withUnsafeBytes { try chain(previous: previous, line: $0, hasher: &hasher) }
     }
 
     /// The canonical message a checkpoint signs.

@@ -284,7 +284,8 @@ final class AuditWriter {
     let signerFingerprint: String?
     let pid = ProcessInfo.processInfo.processIdentifier
     var epoch: UInt64 = 0
-    var epochKey: SymmetricKey
+    /// The current epoch's MAC key (the only one the writer holds).
+    var epochMAC: AuditChain.EpochMAC
     var epochStarted: Date
     var sequence: UInt64 = 0
     var lastMAC = AuditChain.genesisMAC
@@ -292,11 +293,17 @@ final class AuditWriter {
     var sinceCheckpoint = 0
     var fd: Int32 = -1
     var fileSize = 0
+    /// The sequence number of the active file's first record (names the file when it is rotated).
+    var fileFirstSequence: UInt64 = 0
     var fileDay = 0
     var dirty = false
     var closed = false
     var shippers: [AuditShipper] = []
     var redactionCache: [String: Bool] = [:]
+    /// The record being encoded; one buffer reused for every record.
+    var record = JSONLineWriter()
+    /// The public chain's SHA-384, one context reused for every record.
+    var chainHasher: DigestContext<SHA384>
     var lastStateSave = Date.distantPast
 
     var activeURL: URL { configuration.directory.appendingPathComponent(configuration.baseName + ".log") }
@@ -307,6 +314,7 @@ final class AuditWriter {
         self.stateKey = stateKey
         self.signer = signer
         self.signerFingerprint = signer.map { AuditChain.fingerprint($0.publicKeyDER) }
+        chainHasher = try DigestContext<SHA384>()
         try AuditFiles.ensureDirectory(configuration.directory)
         let now = configuration.clock.now()
         let stateURL = configuration.directory.appendingPathComponent(configuration.baseName + ".state")
@@ -317,7 +325,7 @@ final class AuditWriter {
         }
         if let state = try AuditState.load(stateURL) {
             epoch = state.epoch
-            epochKey = try state.unsealKey(stateKey: stateKey)
+            epochMAC = try AuditChain.EpochMAC(key: state.unsealKey(stateKey: stateKey))
             epochStarted = Date(timeIntervalSince1970: state.epochStarted)
             sequence = state.lastSequence
             lastMAC = Hex.decode(state.lastMAC) ?? AuditChain.genesisMAC
@@ -330,7 +338,7 @@ final class AuditWriter {
             guard let rootKey else {
                 throw FIPSError(.invalidParameter, "starting a new audit chain in \(configuration.directory.path) needs the root key")
             }
-            epochKey = rootKey
+            epochMAC = try AuditChain.EpochMAC(key: rootKey)
             epochStarted = now
             try saveState()
         }
@@ -352,7 +360,7 @@ final class AuditWriter {
             guard let p = ParsedLine(line), let s = p.sequence else { sound = false; break }
             if i == 0, let prev = p.string(Field.previousChain).flatMap(Hex.decode) { h = prev }
             seq = s; mac = p.mac
-            h = AuditChain.chain(previous: h, line: Array(line))
+            h = try AuditChain.chain(previous: h, line: Array(line))
             count += 1
             if p.type == RecordType.checkpoint { count = 0 }
         }
@@ -364,8 +372,11 @@ final class AuditWriter {
             var st = stat()
             fstat(fd, &st)
             fileDay = RFC3339.day(Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec)))
-            if let first = lines.first.flatMap({ ParsedLine($0) }), let ts = first.string(Field.timestamp),
-               let d = ISO8601DateFormatter.withFractional.date(from: ts) { fileDay = RFC3339.day(d) }
+            let first = lines.first.flatMap({ ParsedLine($0) })
+            fileFirstSequence = first?.sequence ?? 0
+            if let ts = first?.string(Field.timestamp), let d = ISO8601DateFormatter.withFractional.date(from: ts) {
+                fileDay = RFC3339.day(d)
+            }
         } else {
             // Keep the torn file as evidence (verify reports its tail) and continue in a new file.
             let aside = rotatedURL(now: now, firstSequence: 0, suffix: "-torn")
@@ -385,34 +396,36 @@ final class AuditWriter {
         guard fd >= 0 else { throw FIPSError(.auditStorageFailure, "cannot create \(activeURL.path): \(String(cString: strerror(errno)))") }
         fileSize = 0
         fileDay = RFC3339.day(now)
+        fileFirstSequence = sequence + 1
         AuditFiles.syncDirectory(configuration.directory)
-        var w = header(now: now, type: RecordType.fileStart, level: "info", message: "audit file started")
-        w.string("event.category", "audit"); w.string("event.action", "audit-file-started"); w.string("event.outcome", "success")
-        w.number(Field.sequence, sequence + 1)
-        trailer(&w, type: RecordType.fileStart)
-        w.string(Field.previousMAC, Hex.encode(lastMAC))
-        w.string(Field.previousChain, Hex.encode(chain))
-        w.number(Field.previousSequence, sequence)
-        w.string(Field.previousFile, previousFile)
-        _ = try emit(w, now: now)
+        beginRecord(now: now, level: "info", message: "audit file started")
+        record.string("event.category", "audit"); record.string("event.action", "audit-file-started"); record.string("event.outcome", "success")
+        record.number(Field.sequence, sequence + 1)
+        endRecordFields(type: RecordType.fileStart)
+        record.string(Field.previousMAC, Hex.encode(lastMAC))
+        record.string(Field.previousChain, Hex.encode(chain))
+        record.number(Field.previousSequence, sequence)
+        record.string(Field.previousFile, previousFile)
+        _ = try emit(now: now)
         try syncFile()
     }
 
-    func header(now: Date, type: String, level: String, message: String) -> JSONLineWriter {
-        var w = JSONLineWriter()
-        w.string(Field.timestamp, RFC3339.string(now))
-        w.string("log.level", level)
-        w.string("message", message)
-        w.string("event.kind", "event")
-        return w
+    /// Starts a new record in ``record``: the fields every record begins with.
+    func beginRecord(now: Date, level: String, message: String) {
+        record.reset()
+        record.timestamp(Field.timestamp, now)
+        record.string("log.level", level)
+        record.string("message", message)
+        record.string("event.kind", "event")
     }
 
-    func trailer(_ w: inout JSONLineWriter, type: String) {
-        w.string("host.name", configuration.hostName)
-        w.string("service.name", configuration.serviceName)
-        w.number("process.pid", Int(pid))
-        w.string(Field.type, type)
-        w.number(Field.epoch, epoch)
+    /// The fields every record carries after its event fields: who wrote it, its type and its MAC epoch.
+    func endRecordFields(type: String) {
+        record.string("host.name", configuration.hostName)
+        record.string("service.name", configuration.serviceName)
+        record.number("process.pid", Int(pid))
+        record.string(Field.type, type)
+        record.number(Field.epoch, epoch)
     }
 
     func append(_ event: AuditEvent) throws -> UInt64 {
@@ -421,58 +434,56 @@ final class AuditWriter {
         try rotateIfDue(now: now)
         if now.timeIntervalSince(epochStarted) >= configuration.epochDuration { try advanceEpoch(now: now) }
         let level = event.outcome == .success ? "info" : (event.outcome == .failure ? "warning" : "notice")
-        var w = header(now: now, type: RecordType.event, level: level,
-                       message: event.message ?? "\(event.category.identifier) \(event.action) \(event.outcome.rawValue)")
-        w.string("event.category", event.category.identifier)
-        w.string("event.action", event.action)
-        w.string("event.outcome", event.outcome.rawValue)
-        w.string("event.reason", event.reason)
-        w.number(Field.sequence, sequence + 1)
-        w.string("user.name", event.actor)
-        w.string("source.ip", event.sourceAddress)
-        w.string("trace.id", event.correlationID)
-        w.string("fipsaudit.target", event.target)
-        w.object("labels", redacted(event.metadata))
-        trailer(&w, type: RecordType.event)
-        let seq = try emit(w, now: now, level: level, category: event.category.identifier)
+        beginRecord(now: now, level: level,
+                    message: event.message ?? "\(event.category.identifier) \(event.action) \(event.outcome.rawValue)")
+        record.string("event.category", event.category.identifier)
+        record.string("event.action", event.action)
+        record.string("event.outcome", event.outcome.rawValue)
+        record.string("event.reason", event.reason)
+        record.number(Field.sequence, sequence + 1)
+        record.string("user.name", event.actor)
+        record.string("source.ip", event.sourceAddress)
+        record.string("trace.id", event.correlationID)
+        record.string("fipsaudit.target", event.target)
+        record.object("labels", event.metadata, redacting: isSecret)
+        endRecordFields(type: RecordType.event)
+        let seq = try emit(now: now, level: level, category: event.category.identifier)
         sinceCheckpoint += 1
         if signer != nil && sinceCheckpoint >= configuration.checkpointInterval { try writeCheckpoint(now: now) }
         return seq
     }
 
-    /// Metadata with secret-named values replaced; decisions are cached per key name (keys repeat).
-    private func redacted(_ metadata: [String: String]) -> [String: String] {
-        var out = metadata
-        for k in metadata.keys {
-            let secret: Bool
-            if let known = redactionCache[k] { secret = known } else {
-                secret = AuditRedaction.isSecret(k)
-                if redactionCache.count < 4096 { redactionCache[k] = secret }
-            }
-            if secret { out[k] = AuditRedaction.placeholder }
-        }
-        return out
+    /// Whether a metadata key names a secret (``AuditRedaction/isSecret(_:)``), cached per key name: keys repeat.
+    private func isSecret(_ key: String) -> Bool {
+        if let known = redactionCache[key] { return known }
+        let secret = AuditRedaction.isSecret(key)
+        if redactionCache.count < 4096 { redactionCache[key] = secret }
+        return secret
     }
 
-    /// MACs, writes and chains one record; returns its sequence number.
+    /// MACs, chains and writes the record whose fields are in ``record``; returns its sequence number.
+    ///
+    /// The body (the closed object) is MACed, the MAC appended as `event.hash` to make the line, the line hashed
+    /// into the public chain, and the line written with its newline in one `write`.
     @discardableResult
-    private func emit(_ w: JSONLineWriter, now: Date, level: String = "info", category: String = "audit") throws -> UInt64 {
-        let body = w.finished()
-        let mac = try AuditChain.mac(key: epochKey, previous: lastMAC, body: body)
-        var line = assembleLine(body: body, mac: mac)
-        let h = AuditChain.chain(previous: chain, line: line)
-        line.append(0x0A)
-        guard line.withUnsafeBytes({ AuditFiles.writeAll(fd, $0) }) else {
+    private func emit(now: Date, level: String = "info", category: String = "audit") throws -> UInt64 {
+        record.close()
+        let mac = try record.bytes.withUnsafeBytes { try epochMAC.mac(previous: lastMAC, body: $0) }
+        record.appendHash(mac)
+        let h = try record.bytes.withUnsafeBytes { try AuditChain.chain(previous: chain, line: $0, hasher: &chainHasher) }
+        record.newline()
+        guard record.bytes.withUnsafeBytes({ AuditFiles.writeAll(fd, $0) }) else {
             throw FIPSError(.auditStorageFailure, "write to \(activeURL.path) failed: \(String(cString: strerror(errno)))")
         }
         sequence += 1
         lastMAC = mac
         chain = h
-        fileSize += line.count
+        fileSize += record.bytes.count
         dirty = true
         if configuration.sync == .everyRecord { try syncFile() }
         if !shippers.isEmpty {
-            let r = AuditShippedRecord(sequence: sequence, timestamp: now, level: level, category: category, line: Array(line.dropLast()))
+            let r = AuditShippedRecord(sequence: sequence, timestamp: now, level: level, category: category,
+                                       line: Array(record.bytes.dropLast()))
             for s in shippers { s.enqueue(r) }
         }
         return sequence
@@ -482,17 +493,17 @@ final class AuditWriter {
         guard let signer, let signerFingerprint, sinceCheckpoint > 0 else { return }
         let message = AuditChain.checkpointMessage(sequence: sequence, chain: chain, mac: lastMAC)
         let signature = try signer.signature(for: message)
-        var w = header(now: now, type: RecordType.checkpoint, level: "info", message: "audit checkpoint")
-        w.string("event.category", "audit"); w.string("event.action", "audit-checkpoint"); w.string("event.outcome", "success")
-        w.number(Field.sequence, sequence + 1)
-        trailer(&w, type: RecordType.checkpoint)
-        w.number(Field.checkpointSequence, sequence)
-        w.string(Field.checkpointChain, Hex.encode(chain))
-        w.string(Field.checkpointMAC, Hex.encode(lastMAC))
-        w.string(Field.checkpointAlgorithm, signer.algorithm)
-        w.string(Field.checkpointKey, signerFingerprint)
-        w.string(Field.checkpointSignature, signature.base64EncodedString())
-        try emit(w, now: now)
+        beginRecord(now: now, level: "info", message: "audit checkpoint")
+        record.string("event.category", "audit"); record.string("event.action", "audit-checkpoint"); record.string("event.outcome", "success")
+        record.number(Field.sequence, sequence + 1)
+        endRecordFields(type: RecordType.checkpoint)
+        record.number(Field.checkpointSequence, sequence)
+        record.string(Field.checkpointChain, Hex.encode(chain))
+        record.string(Field.checkpointMAC, Hex.encode(lastMAC))
+        record.string(Field.checkpointAlgorithm, signer.algorithm)
+        record.string(Field.checkpointKey, signerFingerprint)
+        record.string(Field.checkpointSignature, signature.base64EncodedString())
+        try emit(now: now)
         sinceCheckpoint = 0
     }
 
@@ -506,11 +517,8 @@ final class AuditWriter {
         try writeCheckpoint(now: now)
         try syncFile()
         Glibc.close(fd); fd = -1
-        // The rotated file is named by its first sequence number, read from its first record.
-        var first: UInt64 = 0
-        if let bytes = try? AuditFiles.read(activeURL), let line = AuditFiles.lines(bytes).lines.first,
-           let p = ParsedLine(line), let s = p.sequence { first = s }
-        let rotated = rotatedURL(now: now, firstSequence: first)
+        // The rotated file is named by its first sequence number.
+        let rotated = rotatedURL(now: now, firstSequence: fileFirstSequence)
         guard rename(activeURL.path, rotated.path) == 0 else {
             throw FIPSError(.auditStorageFailure, "cannot rotate \(activeURL.path): \(String(cString: strerror(errno)))")
         }
@@ -523,9 +531,9 @@ final class AuditWriter {
 
     /// `K_{i+1} = HKDF(K_i, "audit-epoch")`; the new key is sealed into the state before the old one is dropped.
     func advanceEpoch(now: Date) throws {
-        let next = try AuditChain.nextEpochKey(epochKey)
+        let next = try epochMAC.next()
         epoch += 1
-        epochKey = next
+        epochMAC = next
         epochStarted = now
         try saveState()
     }
@@ -571,7 +579,7 @@ final class AuditWriter {
     func saveState() throws {
         lastStateSave = Date()
         let state = AuditState(epoch: epoch, epochStarted: epochStarted.timeIntervalSince1970,
-                               sealedKey: try AuditState.seal(epochKey, epoch: epoch, stateKey: stateKey),
+                               sealedKey: try AuditState.seal(epochMAC.key, epoch: epoch, stateKey: stateKey),
                                lastSequence: sequence, lastMAC: Hex.encode(lastMAC), lastChain: Hex.encode(chain),
                                checkpointKey: signerFingerprint)
         try state.save(stateURL)

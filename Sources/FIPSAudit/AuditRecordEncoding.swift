@@ -1,11 +1,24 @@
 import Foundation
 
 /// Writes one JSON object with keys in the order they are added: the canonical bytes a record's MAC covers.
+///
+/// The audit writer keeps one and ``reset()``s it for every record, so encoding a record reuses one buffer and
+/// builds no intermediate strings.
 struct JSONLineWriter {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private(set) var bytes: [UInt8] = []
     private var first = true
 
-    init() { bytes.reserveCapacity(512) }
+    init() {
+        bytes.reserveCapacity(1024)
+        reset()
+    }
+
+    /// Starts a new object (`{`), keeping the buffer's capacity.
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(UInt8(ascii: "{"))
+        first = true
+    }
 
     private mutating func key(_ k: String) {
         if !first { bytes.append(UInt8(ascii: ",")) }
@@ -20,29 +33,72 @@ struct JSONLineWriter {
     }
 
     mutating func number(_ k: String, _ v: UInt64) {
-        key(k); bytes.append(contentsOf: Array(String(v).utf8))
+        key(k); JSONLineWriter.appendDecimal(v, to: &bytes)
     }
 
     mutating func number(_ k: String, _ v: Int) {
-        key(k); bytes.append(contentsOf: Array(String(v).utf8))
+        key(k)
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        JSONLineWriter.appendDecimal(UInt64(v.magnitude), to: &bytes)
     }
 
-    /// A nested object of strings with sorted keys (ECS `labels`).
-    mutating func object(_ k: String, _ v: [String: String]) {
+    /// An RFC 3339 UTC time with milliseconds, as a string.
+    mutating func timestamp(_ k: String, _ date: Date) {
+        key(k)
+        bytes.append(UInt8(ascii: "\""))
+        RFC3339.append(date, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A nested object of strings with sorted keys (ECS `labels`); values whose key `isSecret` are written as
+    /// ``AuditRedaction/placeholder``.
+    mutating func object(_ k: String, _ v: [String: String], redacting isSecret: (String) -> Bool) {
         guard !v.isEmpty else { return }
         key(k)
         bytes.append(UInt8(ascii: "{"))
-        for (i, name) in v.keys.sorted().enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+        func member(_ name: String, _ value: String) {
             JSONLineWriter.appendString(name, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            JSONLineWriter.appendString(v[name]!, to: &bytes)
+            JSONLineWriter.appendString(isSecret(name) ? AuditRedaction.placeholder : value, to: &bytes)
+        }
+        if v.count == 1, let only = v.first {
+            member(only.key, only.value)
+        } else {
+            for (i, name) in v.keys.sorted().enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                member(name, v[name]!)
+            }
         }
         bytes.append(UInt8(ascii: "}"))
     }
 
-    /// The object closed: `{...}`.
-    func finished() -> [UInt8] { bytes + [UInt8(ascii: "}")] }
+    /// Closes the object (`}`): the bytes are now the record's body, what its MAC covers.
+    mutating func close() { bytes.append(UInt8(ascii: "}")) }
+
+    /// Turns a closed body into its line: the closing `}` becomes `,"event.hash":"<64 hex>"}`.
+    mutating func appendHash(_ mac: [UInt8]) {
+        bytes.removeLast()
+        bytes.append(contentsOf: ParsedLine.hashSuffixPrefix)
+        Hex.append(mac, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Ends the line for the file (`\n`, not covered by the MAC or the chain).
+    mutating func newline() { bytes.append(0x0A) }
+
+    static func appendDecimal(_ v: UInt64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = digits.count
+            var x = v
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: 48 + x % 10)
+                x /= 10
+            } while x > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+    }
 
     static func appendString(_ s: String, to out: inout [UInt8]) {
         var s = s
@@ -67,8 +123,7 @@ struct JSONLineWriter {
         case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
         case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
         case 0x00..<0x20, 0x7F:
-            let digits = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, Hex.digits[Int(b >> 4)], Hex.digits[Int(b & 0xF)]])
         default: out.append(b)
         }
     }
@@ -77,24 +132,28 @@ struct JSONLineWriter {
 /// RFC 3339 UTC timestamps with milliseconds: `2026-12-04T15:49:16.123Z`.
 enum RFC3339 {
     static func string(_ date: Date) -> String {
-        let t = date.timeIntervalSince1970
-        var seconds = time_t(floor(t))
-        var millis = Int((t - floor(t)) * 1000)
-        if millis >= 1000 { millis = 999 }
-        var tmv = tm()
-        gmtime_r(&seconds, &tmv)
         var out = [UInt8]()
         out.reserveCapacity(24)
+        append(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the 24 bytes of `date`'s RFC 3339 form.
+    static func append(_ date: Date, to out: inout [UInt8]) {
+        let t = date.timeIntervalSince1970
+        let whole = floor(t)
+        var seconds = time_t(whole)
+        let millis = min(Int((t - whole) * 1000), 999)
+        var tmv = tm()
+        gmtime_r(&seconds, &tmv)
         func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var x = v
-            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(48 + x % 10); x /= 10 }
-            out.append(contentsOf: digits)
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 { out.append(UInt8(truncatingIfNeeded: 48 + (v / divisor) % 10)); divisor /= 10 }
         }
         put(Int(tmv.tm_year) + 1900, 4); out.append(45); put(Int(tmv.tm_mon) + 1, 2); out.append(45); put(Int(tmv.tm_mday), 2)
         out.append(84); put(Int(tmv.tm_hour), 2); out.append(58); put(Int(tmv.tm_min), 2); out.append(58); put(Int(tmv.tm_sec), 2)
         out.append(46); put(millis, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The UTC day number (days since 1970-01-01).
@@ -109,11 +168,18 @@ enum RFC3339 {
 
 /// Hex encoding and decoding for MACs and digests (never used on key bytes in output).
 enum Hex {
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
     static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lowercase hex of `bytes`.
+    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
     }
 
     static func decode(_ s: String) -> [UInt8]? {
@@ -200,13 +266,4 @@ struct ParsedLine {
     var type: String? { fields[Field.type] as? String }
     func string(_ k: String) -> String? { fields[k] as? String }
     func number(_ k: String) -> UInt64? { (fields[k] as? NSNumber)?.uint64Value }
-}
-
-/// Builds a full line from a body and its MAC.
-func assembleLine(body: [UInt8], mac: [UInt8]) -> [UInt8] {
-    var line = Array(body.dropLast())
-    line.append(contentsOf: ParsedLine.hashSuffixPrefix)
-    line.append(contentsOf: Array(Hex.encode(mac).utf8))
-    line.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
-    return line
 }

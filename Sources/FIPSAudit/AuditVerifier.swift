@@ -200,7 +200,7 @@ public struct AuditVerifier: Sendable {
                 } else {
                     report.recordsAfterLastCheckpoint += 1
                 }
-                chain = AuditChain.chain(previous: chain, line: Array(raw))
+                chain = try AuditChain.chain(previous: chain, line: Array(raw))
                 prevMAC = p.mac
                 expected = seq + 1
                 report.recordCount += 1

@@ -54,6 +54,34 @@ final class RotationTests: XCTestCase {
         XCTAssertNil(try AuditVerifier(rootKey: root).verify(files: log.files).problem)
     }
 
+    /// Each rotated file is named after its first record's sequence number, also when the log was reopened in
+    /// the middle of a file (the writer then learns the number from the file it continues).
+    func testRotatedFilesAreNamedByTheirFirstSequenceAcrossReopen() throws {
+        let clock = ManualAuditClock(t0)
+        var c = AuditLogConfiguration.standard(directory: try AuditFixtures.directory())
+        c.clock = clock; c.retentionMaxAge = nil; c.rotateDaily = false; c.maxFileBytes = 4096
+        let root = SymmetricKey(size: .bits256), stateKey = SymmetricKey(size: .bits256)
+        var next = 0
+        for _ in 0..<3 {
+            // Close and reopen mid-file: each session writes fewer records than a file holds.
+            let log = try AuditLog(configuration: c, rootKey: next == 0 ? root : nil, stateKey: stateKey)
+            for _ in 0..<5 { try log.log(AuditFixtures.event(next)); next += 1; clock.advance(by: 1) }
+            try log.close()
+        }
+        let log = try AuditLog(configuration: c, rootKey: nil, stateKey: stateKey)
+        for _ in 0..<40 { try log.log(AuditFixtures.event(next)); next += 1; clock.advance(by: 1) }
+        try log.close()
+        let rotated = log.files.dropLast()
+        XCTAssertGreaterThanOrEqual(rotated.count, 3, log.files.map(\.lastPathComponent).description)
+        for f in rotated {
+            let first = try AuditFixtures.json(try AuditFixtures.lines(f)[0])
+            let seq = try XCTUnwrap((first["event.sequence"] as? NSNumber)?.uint64Value)
+            let padded = String(repeating: "0", count: 20 - String(seq).count) + String(seq)
+            XCTAssertTrue(f.lastPathComponent.hasSuffix("-\(padded).log"), "\(f.lastPathComponent) should end in its first sequence \(seq)")
+        }
+        XCTAssertNil(try AuditVerifier(rootKey: root).verify(files: log.files).problem)
+    }
+
     func testRetentionByCountSizeAndAge() throws {
         // Count.
         var (log, clock, _) = try make { $0.retentionMaxFiles = 2 }
