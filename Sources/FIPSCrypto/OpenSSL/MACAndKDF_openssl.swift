@@ -3,18 +3,31 @@ internal import COpenSSL
 
 /// HMAC over the module's fetched `EVP_MAC`.
 enum MACEngine {
-    static func hmac(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws -> [UInt8] {
+    /// A new `EVP_MAC_CTX` keyed for HMAC over `digest`: the one place a key enters an HMAC context. The caller
+    /// owns (and frees) the context; nothing is left allocated when this throws.
+    static func keyedContext(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer) throws -> OpaquePointer {
         try ApprovedPolicy.require(key.count >= ApprovedPolicy.minimumHMACKeyByteCount, "HMAC",
                                    "key of \(key.count * 8) bits is below the 112-bit minimum")
         guard let ctx = EVP_MAC_CTX_new(core.hmac) else { throw FIPSError.openSSL("EVP_MAC_CTX_new") }
+        do {
+            try digest.openSSLName.withCString { name in
+                var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
+                              OSSL_PARAM_construct_end()]
+                try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params),
+                          "EVP_MAC_init(HMAC-\(digest))")
+            }
+        } catch {
+            EVP_MAC_CTX_free(ctx)
+            throw error
+        }
+        return ctx
+    }
+
+    static func hmac(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let ctx = try keyedContext(core: core, digest, key: key)
         defer { EVP_MAC_CTX_free(ctx) }
         var out = [UInt8](repeating: 0, count: digest.byteCount)
         var outLen = 0
-        try digest.openSSLName.withCString { name in
-            var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
-                          OSSL_PARAM_construct_end()]
-            try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params), "EVP_MAC_init(HMAC-\(digest))")
-        }
         if data.count > 0 {
             try check(EVP_MAC_update(ctx, data.baseAddress!.assumingMemoryBound(to: UInt8.self), data.count), "EVP_MAC_update")
         }
@@ -37,16 +50,8 @@ struct MACState: @unchecked Sendable {
     let algorithm: DigestAlgorithm
 
     init(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer) throws {
-        try ApprovedPolicy.require(key.count >= ApprovedPolicy.minimumHMACKeyByteCount, "HMAC",
-                                   "key of \(key.count * 8) bits is below the 112-bit minimum")
-        guard let ctx = EVP_MAC_CTX_new(core.hmac) else { throw FIPSError.openSSL("EVP_MAC_CTX_new") }
-        box = Box(ctx)
+        box = Box(try MACEngine.keyedContext(core: core, digest, key: key))
         algorithm = digest
-        try digest.openSSLName.withCString { name in
-            var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
-                          OSSL_PARAM_construct_end()]
-            try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params), "EVP_MAC_init(HMAC-\(digest))")
-        }
     }
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
@@ -79,23 +84,7 @@ struct RestartableMACState: ~Copyable {
     let algorithm: DigestAlgorithm
 
     init(core: ModuleCore, _ digest: DigestAlgorithm, key: SymmetricKey) throws {
-        ctx = try key.withUnsafeBytes { key -> OpaquePointer in
-            try ApprovedPolicy.require(key.count >= ApprovedPolicy.minimumHMACKeyByteCount, "HMAC",
-                                       "key of \(key.count * 8) bits is below the 112-bit minimum")
-            guard let ctx = EVP_MAC_CTX_new(core.hmac) else { throw FIPSError.openSSL("EVP_MAC_CTX_new") }
-            do {
-                try digest.openSSLName.withCString { name in
-                    var params = [OSSL_PARAM_construct_utf8_string(ParamKey.digest, UnsafeMutablePointer(mutating: name), 0),
-                                  OSSL_PARAM_construct_end()]
-                    try check(EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params),
-                              "EVP_MAC_init(HMAC-\(digest))")
-                }
-            } catch {
-                EVP_MAC_CTX_free(ctx)
-                throw error
-            }
-            return ctx
-        }
+        ctx = try key.withUnsafeBytes { try MACEngine.keyedContext(core: core, digest, key: $0) }
         algorithm = digest
     }
 
