@@ -172,12 +172,12 @@ extension HashFunction {
 public struct DigestContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
     // Sendable: the context is reachable only through this non-copyable value's `mutating` methods, so it can
     // move to another thread but never be used by two at once.
-    var state: RestartableDigestState
+    var state: RestartableContext
 
     /// A context at the start of a message.
     /// - Throws: ``FIPSError`` if the module is not operational.
     public init() throws {
-        state = try RestartableDigestState(core: ModuleRuntime.operational(), H.algorithm)
+        state = try RestartableContext.digest(core: ModuleRuntime.operational(), H.algorithm)
     }
 
     /// Adds bytes to the current message.
@@ -188,11 +188,12 @@ public struct DigestContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
     /// - Parameter bufferPointer: The bytes.
     public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
 
-    /// The current message's digest; the context then starts the next message.
+    /// The current message's digest; the context then starts the next message (also when this throws: a failed
+    /// message is discarded, never mixed into the next).
     /// - Returns: The digest.
     /// - Throws: ``FIPSError/Code/moduleInErrorState`` if the module failed since; an OpenSSL failure.
     public mutating func finalize() throws -> H.Digest {
-        _ = try ModuleRuntime.operational()
+        do { _ = try ModuleRuntime.operational() } catch { state.discardMessage(); throw error }
         return H.Digest(uncheckedBytes: try state.finalizeAndRestart())
     }
 }

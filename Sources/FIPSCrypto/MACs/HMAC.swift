@@ -116,13 +116,13 @@ public struct HMAC<H: HashFunction>: Sendable {
 public struct HMACContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
     // Sendable: the context is reachable only through this non-copyable value's `mutating` methods, so it can
     // move to another thread but never be used by two at once.
-    var state: RestartableMACState
+    var state: RestartableContext
 
     /// Keys a context.
     /// - Parameter key: The key (at least 112 bits).
     /// - Throws: ``FIPSError/Code/notApproved`` for a short key, or a module/OpenSSL failure.
     public init(key: SymmetricKey) throws {
-        state = try RestartableMACState(core: ModuleRuntime.operational(), H.algorithm, key: key)
+        state = try RestartableContext.hmac(core: ModuleRuntime.operational(), H.algorithm, key: key)
     }
 
     /// Adds bytes to the current message.
@@ -133,11 +133,12 @@ public struct HMACContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
     /// - Parameter bufferPointer: The bytes.
     public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
 
-    /// The current message's MAC; the context then starts the next message under the same key.
+    /// The current message's MAC; the context then starts the next message under the same key (also when this
+    /// throws: a failed message is discarded, never mixed into the next).
     /// - Returns: The full-length MAC.
     /// - Throws: ``FIPSError/Code/moduleInErrorState`` if the module failed since; an OpenSSL failure.
     public mutating func finalize() throws -> HashedAuthenticationCode<H> {
-        _ = try ModuleRuntime.operational()
+        do { _ = try ModuleRuntime.operational() } catch { state.discardMessage(); throw error }
         return HashedAuthenticationCode(bytes: try state.finalizeAndRestart())
     }
 }

@@ -68,38 +68,3 @@ struct DigestState: @unchecked Sendable {
         return out
     }
 }
-
-/// One `EVP_MD_CTX` owned by one ``DigestContext``: finalized in place, then restarted with `EVP_DigestInit_ex2`
-/// and no digest (the fetched one is kept), so hashing message after message allocates nothing per message.
-struct RestartableDigestState: ~Copyable {
-    private let ctx: OpaquePointer
-    let algorithm: DigestAlgorithm
-
-    init(core: ModuleCore, _ algorithm: DigestAlgorithm) throws {
-        guard let ctx = EVP_MD_CTX_new() else { throw FIPSError.openSSL("EVP_MD_CTX_new") }
-        guard EVP_DigestInit_ex2(ctx, core.md(algorithm), nil) == 1 else {
-            defer { EVP_MD_CTX_free(ctx) }
-            throw FIPSError.openSSL("EVP_DigestInit_ex2(\(algorithm))")
-        }
-        self.ctx = ctx
-        self.algorithm = algorithm
-    }
-
-    deinit { EVP_MD_CTX_free(ctx) }
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        if EVP_DigestUpdate(ctx, bytes.baseAddress, bytes.count) != 1 {
-            preconditionFailure("EVP_DigestUpdate failed: \(drainOpenSSLErrors())")
-        }
-    }
-
-    /// The digest of everything added since the last restart; the context then starts a new message.
-    mutating func finalizeAndRestart() throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: algorithm.byteCount)
-        var len: UInt32 = 0
-        try check(EVP_DigestFinal_ex(ctx, &out, &len), "EVP_DigestFinal_ex(\(algorithm))")
-        try check(EVP_DigestInit_ex2(ctx, nil, nil), "EVP_DigestInit_ex2(\(algorithm), restart)")
-        return out
-    }
-}

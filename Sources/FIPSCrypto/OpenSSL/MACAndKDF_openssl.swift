@@ -76,38 +76,6 @@ struct MACState: @unchecked Sendable {
     }
 }
 
-/// One keyed HMAC `EVP_MAC_CTX` owned by one ``HMACContext``: finalized in place, then restarted with
-/// `EVP_MAC_init` and no key (the provider resets to its keyed inner state), so each further message costs neither
-/// the key schedule nor an allocation.
-struct RestartableMACState: ~Copyable {
-    private let ctx: OpaquePointer
-    let algorithm: DigestAlgorithm
-
-    init(core: ModuleCore, _ digest: DigestAlgorithm, key: SymmetricKey) throws {
-        ctx = try key.withUnsafeBytes { try MACEngine.keyedContext(core: core, digest, key: $0) }
-        algorithm = digest
-    }
-
-    // EVP_MAC_CTX_free cleanses the key and the keyed digest states.
-    deinit { EVP_MAC_CTX_free(ctx) }
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        if EVP_MAC_update(ctx, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count) != 1 {
-            preconditionFailure("EVP_MAC_update failed: \(drainOpenSSLErrors())")
-        }
-    }
-
-    /// The MAC of everything added since the last restart; the context then starts a new message, same key.
-    mutating func finalizeAndRestart() throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: algorithm.byteCount)
-        var outLen = 0
-        try check(EVP_MAC_final(ctx, &out, &outLen, out.count), "EVP_MAC_final")
-        try check(EVP_MAC_init(ctx, nil, 0, nil), "EVP_MAC_init(restart)")
-        return out
-    }
-}
-
 /// HKDF and PBKDF2 over the module's fetched `EVP_KDF`s.
 enum KDFEngine {
     enum HKDFMode: Int32 {
