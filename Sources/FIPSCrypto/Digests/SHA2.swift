@@ -89,15 +89,16 @@ public struct SHA256: HashFunction {
     public static let blockByteCount = 64
     /// `SHA2-256`.
     public static let algorithm = DigestAlgorithm.sha256
-    var state: DigestState
-    /// A new hasher. Traps if the module is not operational; use ``DigestState`` errors via ``hash(data:)``'s throwing twin ``checkedHash(data:)``.
-    public init() { state = DigestState(Self.algorithm) }
+    var state: CopyOnWriteContext
+    /// A new hasher. Traps if the module is not operational (CryptoKit's shape cannot throw); use
+    /// ``DigestContext`` or ``checkedHash(data:)`` to receive the error instead.
+    public init() { state = .hasher(Self.algorithm) }
     /// Adds bytes.
     public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
     /// Adds bytes from a raw buffer.
     public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
     /// The digest.
-    public func finalize() -> SHA256Digest { SHA256Digest(uncheckedBytes: state.finalize()) }
+    public func finalize() -> SHA256Digest { SHA256Digest(uncheckedBytes: state.finalizeHasher()) }
 }
 /// SHA-384 (FIPS 180-4).
 public struct SHA384: HashFunction {
@@ -107,15 +108,15 @@ public struct SHA384: HashFunction {
     public static let blockByteCount = 128
     /// `SHA2-384`.
     public static let algorithm = DigestAlgorithm.sha384
-    var state: DigestState
+    var state: CopyOnWriteContext
     /// A new hasher.
-    public init() { state = DigestState(Self.algorithm) }
+    public init() { state = .hasher(Self.algorithm) }
     /// Adds bytes.
     public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
     /// Adds bytes from a raw buffer.
     public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
     /// The digest.
-    public func finalize() -> SHA384Digest { SHA384Digest(uncheckedBytes: state.finalize()) }
+    public func finalize() -> SHA384Digest { SHA384Digest(uncheckedBytes: state.finalizeHasher()) }
 }
 /// SHA-512 (FIPS 180-4).
 public struct SHA512: HashFunction {
@@ -125,15 +126,15 @@ public struct SHA512: HashFunction {
     public static let blockByteCount = 128
     /// `SHA2-512`.
     public static let algorithm = DigestAlgorithm.sha512
-    var state: DigestState
+    var state: CopyOnWriteContext
     /// A new hasher.
-    public init() { state = DigestState(Self.algorithm) }
+    public init() { state = .hasher(Self.algorithm) }
     /// Adds bytes.
     public mutating func update<D: DataProtocol>(data: D) { withContiguous(data) { update(bufferPointer: $0) } }
     /// Adds bytes from a raw buffer.
     public mutating func update(bufferPointer: UnsafeRawBufferPointer) { state.update(bufferPointer) }
     /// The digest.
-    public func finalize() -> SHA512Digest { SHA512Digest(uncheckedBytes: state.finalize()) }
+    public func finalize() -> SHA512Digest { SHA512Digest(uncheckedBytes: state.finalizeHasher()) }
 }
 
 extension HashFunction {
@@ -195,5 +196,19 @@ public struct DigestContext<H: HashFunction>: ~Copyable, @unchecked Sendable {
     public mutating func finalize() throws -> H.Digest {
         do { _ = try ModuleRuntime.operational() } catch { state.discardMessage(); throw error }
         return H.Digest(uncheckedBytes: try state.finalizeAndRestart())
+    }
+}
+
+extension CopyOnWriteContext {
+    /// The value-type hashers' context: CryptoKit's `init()` cannot throw, so a module that cannot serve traps.
+    static func hasher(_ algorithm: DigestAlgorithm) -> CopyOnWriteContext {
+        do { return try .digest(core: ModuleRuntime.operational(), algorithm) } catch {
+            preconditionFailure("\(algorithm) hasher needs an operational module: \(error)")
+        }
+    }
+
+    /// The value-type hashers' `finalize()`, which CryptoKit's shape does not let throw.
+    func finalizeHasher() -> [UInt8] {
+        do { return try finalize() } catch { preconditionFailure("\(error)") }
     }
 }

@@ -44,14 +44,13 @@ extension HashedAuthenticationCode: CustomReflectable {}
 /// is checked against the policy, and ``finalize()`` fails closed when the module has entered its error state
 /// since the MAC was started.
 public struct HMAC<H: HashFunction>: Sendable {
-    var state: MACState
+    var state: CopyOnWriteContext
 
     /// Starts an incremental MAC.
     /// - Parameter key: The key (at least 112 bits).
     /// - Throws: ``FIPSError/Code/notApproved`` for a short key, or a module/OpenSSL failure.
     public init(key: SymmetricKey) throws {
-        let core = try ModuleRuntime.operational()
-        state = try key.withUnsafeBytes { k in try MACState(core: core, H.algorithm, key: k) }
+        state = try .hmac(core: ModuleRuntime.operational(), H.algorithm, key: key)
     }
 
     /// Adds bytes to the message.

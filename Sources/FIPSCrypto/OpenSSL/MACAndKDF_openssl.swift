@@ -36,46 +36,6 @@ enum MACEngine {
     }
 }
 
-/// A keyed HMAC `EVP_MAC_CTX` with value semantics, like ``DigestState``: a shared state is duplicated
-/// (`EVP_MAC_CTX_dup`) before it is mutated or finalized, so one keyed state can serve as a template that each
-/// message copies, and the key schedule runs once per key instead of once per message.
-struct MACState: @unchecked Sendable {
-    final class Box {
-        let ctx: OpaquePointer
-        init(_ ctx: OpaquePointer) { self.ctx = ctx }
-        // EVP_MAC_CTX_free cleanses the key and the keyed digest states.
-        deinit { EVP_MAC_CTX_free(ctx) }
-    }
-    private var box: Box
-    let algorithm: DigestAlgorithm
-
-    init(core: ModuleCore, _ digest: DigestAlgorithm, key: UnsafeRawBufferPointer) throws {
-        box = Box(try MACEngine.keyedContext(core: core, digest, key: key))
-        algorithm = digest
-    }
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        if !isKnownUniquelyReferenced(&box) {
-            guard let copy = EVP_MAC_CTX_dup(box.ctx) else { preconditionFailure("EVP_MAC_CTX_dup failed: \(drainOpenSSLErrors())") }
-            box = Box(copy)
-        }
-        guard bytes.count > 0 else { return }
-        if EVP_MAC_update(box.ctx, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count) != 1 {
-            preconditionFailure("EVP_MAC_update failed: \(drainOpenSSLErrors())")
-        }
-    }
-
-    /// The MAC of everything added so far; the state itself is left as it was (a copy is finalized).
-    func finalize() throws -> [UInt8] {
-        guard let copy = EVP_MAC_CTX_dup(box.ctx) else { throw FIPSError.openSSL("EVP_MAC_CTX_dup") }
-        defer { EVP_MAC_CTX_free(copy) }
-        var out = [UInt8](repeating: 0, count: algorithm.byteCount)
-        var outLen = 0
-        try check(EVP_MAC_final(copy, &out, &outLen, out.count), "EVP_MAC_final")
-        return out
-    }
-}
-
 /// HKDF and PBKDF2 over the module's fetched `EVP_KDF`s.
 enum KDFEngine {
     enum HKDFMode: Int32 {
