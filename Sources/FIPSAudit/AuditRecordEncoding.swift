@@ -13,9 +13,9 @@ struct JSONLineWriter {
         reset()
     }
 
-    /// Starts a new object (`{`), keeping the buffer's capacity.
+    /// Starts a new object (`{`), keeping the buffer's capacity unless one outsized record grew it past 64 KiB.
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: bytes.capacity <= 1 << 16)
         bytes.append(UInt8(ascii: "{"))
         first = true
     }
