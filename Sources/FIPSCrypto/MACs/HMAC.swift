@@ -40,7 +40,8 @@ extension HashedAuthenticationCode: CustomReflectable {}
 ///
 /// An incremental MAC is a value: a copy continues independently (OpenSSL's keyed context is duplicated on the
 /// first change), so a keyed, empty MAC can be kept and copied for every message. That runs HMAC's key schedule
-/// once per key rather than once per message. Unlike swift-crypto, `init(key:)` and ``finalize()`` throw: the key
+/// once per key rather than once per message; for many messages in a row ``HMACContext`` is cheaper still (it
+/// restarts one context instead of duplicating it). Unlike swift-crypto, `init(key:)` and ``finalize()`` throw: the key
 /// is checked against the policy, and ``finalize()`` fails closed when the module has entered its error state
 /// since the MAC was started.
 public struct HMAC<H: HashFunction>: Sendable {
