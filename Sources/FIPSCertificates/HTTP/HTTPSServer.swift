@@ -34,7 +34,8 @@ public final class HTTPSServer: Sendable {
         /// Host names a redirect may point to when a client sends them in `Host` (besides `localhost` and the
         /// bound address). Any other `Host` is not echoed: the redirect goes to the first name, or the bound address.
         public var hostNames: [String]
-        /// The most connections served at once (further ones are closed at once).
+        /// The most connections served at once. Further ones wait (accepted, not yet read from) until a slot frees;
+        /// the client's own timeout bounds the wait.
         public var maxConnections: Int
         /// Seconds allowed for the TLS handshake and for each request head (and between requests on a kept-alive
         /// connection).
@@ -153,17 +154,31 @@ public final class HTTPSServer: Sendable {
                 continue
             }
             let (socket, peer) = accepted
-            if active.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue > configuration.maxConnections {
-                active.wrappingSubtract(1, ordering: .acquiringAndReleasing)
-                socket.close()
-                continue
-            }
+            // At capacity, wait for a slot rather than drop the connection: a client that just finished may still
+            // hold its slot for a moment (the close handshake), and dropping would fail the next client for that.
+            // While this loop waits it accepts nothing more, so further connections queue in the kernel's listen
+            // backlog; each client's own timeout bounds its wait.
+            guard takeSlot() else { socket.close(); return }
             socket.setTimeouts(configuration.readTimeout)
             Thread.detachNewThread { [self] in
                 defer { active.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
                 serve(socket, peer)
             }
         }
+    }
+
+    /// Counts one more connection in ``activeConnections``, waiting while `maxConnections` are served; `false`
+    /// once the server stops.
+    private func takeSlot() -> Bool {
+        while running.load(ordering: .acquiring) {
+            let n = active.load(ordering: .acquiring)
+            if n < configuration.maxConnections {
+                if active.compareExchange(expected: n, desired: n + 1, ordering: .acquiringAndReleasing).exchanged { return true }
+            } else {
+                usleep(1_000)
+            }
+        }
+        return false
     }
 
     // MARK: HTTPS

@@ -46,7 +46,7 @@ enum ServeCommands {
             --self-signed                   on first run, make a self-signed leaf instead of a local CA and a leaf
             --names a,b,...                 extra DNS names / IP addresses for the leaf
             --renew-check-interval SECONDS  how often to check whether the leaf is due (1-600, default 600)
-            --max-connections N             concurrent connections (1-10000, default 64)
+            --max-connections N             concurrent connections (1-10000, default 64); more wait for a slot
             --read-timeout SECONDS          handshake and request-head timeout (1-300, default 10)
 
         EXIT STATUS

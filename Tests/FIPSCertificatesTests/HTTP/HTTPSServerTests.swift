@@ -294,16 +294,17 @@ final class HTTPSServerTests: XCTestCase {
         XCTAssertTrue(s.output.contains("CN = localhost leaf2"), s.output)
     }
 
-    /// Concurrent clients are served; beyond maxConnections, extra connections are closed at once.
+    /// Concurrent clients are served; beyond maxConnections, an extra connection waits for a slot (its handshake
+    /// times out while every slot is held) and is not dropped while a finished client's slot is being released.
     func testConcurrencyAndConnectionBound() throws {
         let pki = try TestPKI.make()
         let running = try RunningServer.start(pki) { $0.maxConnections = 3 }
         defer { running.stop() }
         let client = try TLSContext(configuration: .makeClientConfiguration(trustRoots: .file(pki.caCert)))
-        // 12 sequential-batch clients through 3 slots.
+        // 30 requests through 3 slots: 3 clients, each reconnecting right after its previous connection closed.
         let ok = Mutex2(0)
         DispatchQueue.concurrentPerform(iterations: 3) { _ in
-            for _ in 0..<4 {
+            for _ in 0..<10 {
                 guard let c = try? TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 5) else { continue }
                 try? c.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
                 var out = Data()
@@ -312,13 +313,46 @@ final class HTTPSServerTests: XCTestCase {
                 c.close()
             }
         }
-        XCTAssertEqual(ok.value, 12)
+        XCTAssertEqual(ok.value, 30)
         try waitFor { running.server.activeConnections == 0 }
         let held = try (0..<3).map { _ in try TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 5) }
         XCTAssertThrowsError(try TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 3))
         for c in held { c.close() }
         try waitFor { running.server.activeConnections == 0 }
         XCTAssertNoThrow(try TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 5).close())
+    }
+
+    /// A connection beyond the limit is not dropped: it waits until a slot frees, then is served. (Dropping it made
+    /// a client that reconnected right after its previous connection fail while the server was still releasing
+    /// that connection's slot.)
+    func testAConnectionBeyondTheLimitWaitsForASlot() throws {
+        let pki = try TestPKI.make()
+        let running = try RunningServer.start(pki) { $0.maxConnections = 1 }
+        defer { running.stop() }
+        let client = try TLSContext(configuration: .makeClientConfiguration(trustRoots: .file(pki.caCert)))
+        let first = try TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 5)
+        try waitFor { running.server.activeConnections == 1 }
+        let response = Mutex2(0)
+        let done = DispatchSemaphore(value: 0)
+        let started = Date()
+        let waitedSeconds = Mutex2(0)
+        Thread.detachNewThread {
+            defer { done.signal() }
+            // The handshake can only complete once `first` has closed and freed the one slot.
+            guard let second = try? TLSClient.connect(host: "localhost", port: running.port, context: client, timeout: 5) else { return }
+            waitedSeconds.add(Int(Date().timeIntervalSince(started) * 1000))
+            try? second.write(Data("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
+            var out = Data()
+            while let d = try? second.read(), !d.isEmpty { out.append(d) }
+            if String(decoding: out, as: UTF8.self).hasPrefix("HTTP/1.1 200") { response.add(1) }
+            second.close()
+        }
+        usleep(500_000)
+        XCTAssertEqual(running.server.activeConnections, 1, "the second connection must wait, not be served beside the first")
+        first.close()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(response.value, 1, "the waiting connection was dropped instead of served")
+        XCTAssertGreaterThanOrEqual(waitedSeconds.value, 450, "the second handshake finished before the first connection closed")
     }
 
     /// Handshake-failure events: at most N per window, the rest counted and reported with the next one.
