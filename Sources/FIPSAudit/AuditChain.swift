@@ -100,23 +100,11 @@ public enum AuditChain {
         func next() throws -> EpochMAC { try EpochMAC(key: AuditChain.nextEpochKey(key)) }
     }
 
-    /// A record's MAC under `key` (for readers that visit each record once).
-    static func mac(key: SymmetricKey, previous: [UInt8], body: [UInt8]) throws -> [UInt8] {
-        var epochMAC = try EpochMAC(key: key)
-        return try body.withUnsafeBytes { try epochMAC.mac(previous: previous, body: $0) }
-    }
-
     /// `H_n = SHA-384(H_{n-1} || line_n)`, on a hasher the caller keeps for the next line.
     static func chain(previous: [UInt8], line: UnsafeRawBufferPointer, hasher: inout DigestContext<SHA384>) throws -> [UInt8] {
         hasher.update(data: previous)
         hasher.update(bufferPointer: line)
         return try hasher.finalize().bytes
-    }
-
-    /// `H_n = SHA-384(H_{n-1} || line_n)`.
-    static func chain(previous: [UInt8], line: [UInt8]) throws -> [UInt8] {
-        var hasher = try DigestContext<SHA384>()
-        return try line.withUnsafeBytes { try chain(previous: previous, line: $0, hasher: &hasher) }
     }
 
     /// The canonical message a checkpoint signs.

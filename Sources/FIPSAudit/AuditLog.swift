@@ -360,7 +360,7 @@ final class AuditWriter {
             guard let p = ParsedLine(line), let s = p.sequence else { sound = false; break }
             if i == 0, let prev = p.string(Field.previousChain).flatMap(Hex.decode) { h = prev }
             seq = s; mac = p.mac
-            h = try AuditChain.chain(previous: h, line: Array(line))
+            h = try line.withUnsafeBytes { try AuditChain.chain(previous: h, line: $0, hasher: &chainHasher) }
             count += 1
             if p.type == RecordType.checkpoint { count = 0 }
         }

@@ -173,12 +173,12 @@ enum Hex {
     static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
+        append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Appends the lowercase hex of `bytes`.
-    static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+    static func append<S: Sequence>(_ bytes: S, to out: inout [UInt8]) where S.Element == UInt8 {
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
     }
 

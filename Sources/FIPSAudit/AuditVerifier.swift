@@ -129,6 +129,10 @@ public struct AuditVerifier: Sendable {
         var chain: [UInt8] = AuditChain.genesisChain
         var keyEpoch = rootEpoch
         var key = rootKey
+        // One keyed MAC context per epoch and one chain hasher for the whole set, as the writer keeps them.
+        var epochMAC: AuditChain.EpochMAC? = nil
+        if let rootKey { epochMAC = try AuditChain.EpochMAC(key: rootKey) }
+        var chainHasher = try DigestContext<SHA384>()
         var previousFile: String? = nil
         func fail(_ kind: AuditVerificationProblem.Kind, _ file: URL, _ line: Int?, _ seq: UInt64?, _ detail: String) -> AuditVerificationReport {
             var r = report
@@ -185,8 +189,12 @@ public struct AuditVerifier: Sendable {
                     guard epoch >= keyEpoch else {
                         return fail(.edited, f.url, lineNo, seq, "the record claims epoch \(epoch), earlier than epoch \(keyEpoch) already reached")
                     }
-                    if epoch > keyEpoch { key = try AuditChain.epochKey(k, from: keyEpoch, to: epoch); keyEpoch = epoch }
-                    let mac = try AuditChain.mac(key: key!, previous: prevMAC, body: p.body)
+                    if epoch > keyEpoch {
+                        let next = try AuditChain.epochKey(k, from: keyEpoch, to: epoch)
+                        key = next; keyEpoch = epoch
+                        epochMAC = try AuditChain.EpochMAC(key: next)
+                    }
+                    let mac = try p.body.withUnsafeBytes { try epochMAC!.mac(previous: prevMAC, body: $0) }
                     let ok = mac.withUnsafeBytes { a in p.mac.withUnsafeBytes { b in constantTimeEquals(a, b) } }
                     guard ok else {
                         return fail(.edited, f.url, lineNo, seq, "the record's MAC does not match its content: edited")
@@ -200,7 +208,7 @@ public struct AuditVerifier: Sendable {
                 } else {
                     report.recordsAfterLastCheckpoint += 1
                 }
-                chain = try AuditChain.chain(previous: chain, line: Array(raw))
+                chain = try raw.withUnsafeBytes { try AuditChain.chain(previous: chain, line: $0, hasher: &chainHasher) }
                 prevMAC = p.mac
                 expected = seq + 1
                 report.recordCount += 1
